@@ -1,0 +1,65 @@
+"""What the engine hands to exposition and reports: plain numbers, already in base units.
+
+Absent values mean "not defined" (a quantile or ratio over an empty set): exposition then writes
+no sample at all, never a 0 (METRICS.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+QUANTILES: tuple[float, ...] = (0.5, 0.85, 0.95)
+AGE_QUANTILES: tuple[float, ...] = (0.5, 0.85, 0.95, 1.0)
+KINDS: tuple[str, ...] = ("active", "wait", "blocked")
+
+
+def quantile_label(q: float) -> str:
+    """Quantile label values as CONTRACT.md writes them: 0.5, 0.85, 0.95, 1."""
+    return "1" if q == 1.0 else repr(q)
+
+
+Quantiles = dict[str, float]  # quantile label ("0.5", ...) -> seconds
+
+
+@dataclass(frozen=True)
+class StreamMetrics:
+    """Every flow gauge of one stream at one `now`."""
+
+    stream: str
+    wip: dict[str, int] = field(default_factory=dict)  # every non-done stage, 0 included
+    blocked: dict[str, int] = field(default_factory=dict)  # every non-done stage
+    sle_breaches: dict[str, int] = field(default_factory=dict)  # non-done stages, if sle set
+    age: dict[str, Quantiles] = field(default_factory=dict)  # stage -> AGE_QUANTILES; no empty
+    lead_time: Quantiles = field(default_factory=dict)
+    cycle_time: Quantiles = field(default_factory=dict)
+    stage_time: dict[str, Quantiles] = field(default_factory=dict)  # stages visited only
+    stage_seconds: dict[str, dict[str, float]] = field(default_factory=dict)  # stage->kind->s
+    throughput: int = 0
+    flow_efficiency: float | None = None
+    rework_ratio: float | None = None
+    defect_ratio: float | None = None
+
+
+@dataclass(frozen=True)
+class ServiceMetrics:
+    """DORA's four keys for one service at one `now`."""
+
+    service: str
+    deployment_frequency_per_day: float = 0.0
+    lead_time_for_changes: Quantiles = field(default_factory=dict)
+    change_failure_ratio: float | None = None
+    time_to_restore: Quantiles = field(default_factory=dict)
+    unlinked_incidents: int = 0
+    deployments_without_change_times: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """All metrics of a processor (a worker's partitions, or a batch report) at `now`."""
+
+    now_seconds: float
+    streams: tuple[StreamMetrics, ...] = ()
+    services: tuple[ServiceMetrics, ...] = ()
+    events_applied: int = 0
+    unmapped_states: dict[str, int] = field(default_factory=dict)  # stream -> count
+    unrouted_events: int = 0

@@ -1,0 +1,168 @@
+"""The value-stream config: streams, their stages, and DORA settings.
+
+Validated by pydantic so that every mistake is found before a worker starts (`check-config`),
+and frozen so that no agent can change the rules under another's feet.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from flowgauge.model.events import FlowEvent
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(w|d|h|m|s|ms)\s*$")
+_UNITS = {"w": 604_800.0, "d": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Parse `30d`, `12h`, `90m`, `45s`, `2w` (or a number of seconds) into a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=float(value))
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    raise ValueError(f"not a duration: {value!r} (use e.g. 30d, 12h, 90m, 45s)")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+StageKind = Literal["wait", "active", "done"]
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+StrList = Annotated[tuple[str, ...], BeforeValidator(_as_list)]
+
+
+class Stage(BaseModel):
+    """One stage of a stream; `states` are the tool's state names that mean this stage."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    kind: StageKind
+    states: StrList = ()
+    wip_limit: int | None = Field(default=None, ge=0)
+    sle: Duration | None = None
+
+
+class Match(BaseModel):
+    """Routing rule: an event belongs to a stream when every given field matches (globs)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    source: StrList = ()
+    project: StrList = ()
+    kind: StrList = ()
+
+    def matches(self, event: FlowEvent) -> bool:
+        return (
+            _glob_any(event.source, self.source)
+            and _glob_any(event.project, self.project)
+            and _glob_any(event.kind, self.kind)
+        )
+
+
+def _glob_any(value: str | None, patterns: tuple[str, ...]) -> bool:
+    if not patterns:
+        return True
+    if value is None:
+        return False
+    return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+
+
+class StreamConfig(BaseModel):
+    """A value stream: how states map to ordered stages, and the stream's policies."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    match: Match = Match()
+    window: Duration = timedelta(days=30)
+    commitment: str | None = None
+    defect_types: StrList = ("bug", "defect")
+    blocked_labels: StrList = ("blocked",)
+    sle: Duration | None = None
+    stages: tuple[Stage, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _check_stages(self) -> StreamConfig:
+        names = [stage.name for stage in self.stages]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"stage names must be unique: {', '.join(duplicates)}")
+        if self.commitment is not None and self.commitment not in names:
+            raise ValueError(f"commitment {self.commitment!r} is not a stage ({', '.join(names)})")
+        seen: dict[str, str] = {}
+        for stage in self.stages:
+            for state in stage.states:
+                if state in seen and seen[state] != stage.name:
+                    raise ValueError(
+                        f"state {state!r} is mapped to two stages: {seen[state]}, {stage.name}"
+                    )
+                seen[state] = stage.name
+        return self
+
+    @property
+    def commitment_index(self) -> int:
+        """Index of the commitment stage; default: the first active stage, else the first done."""
+        if self.commitment is not None:
+            return [s.name for s in self.stages].index(self.commitment)
+        for kind in ("active", "done"):
+            for index, stage in enumerate(self.stages):
+                if stage.kind == kind:
+                    return index
+        return len(self.stages) - 1
+
+    def stage_of_state(self) -> dict[str, int]:
+        """State name -> stage index (exact names as the tool sends them)."""
+        return {state: i for i, stage in enumerate(self.stages) for state in stage.states}
+
+
+class DoraConfig(BaseModel):
+    """DORA settings: what counts as production, the window, incident attribution."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    production: StrList = ("production",)
+    window: Duration = timedelta(days=30)
+    incident_link_window: Duration = timedelta(days=1)
+    incident_labels: StrList = ("incident",)
+    deploy_workflows: StrList = ()
+
+
+class FlowConfig(BaseModel):
+    """The whole value-stream config file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    clock: Literal["wall", "event"] = "wall"
+    streams: tuple[StreamConfig, ...] = Field(min_length=1)
+    dora: DoraConfig = DoraConfig()
+    settings: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_streams(self) -> FlowConfig:
+        names = [s.name for s in self.streams]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"stream names must be unique: {', '.join(duplicates)}")
+        return self
+
+    def route(self, event: FlowEvent) -> StreamConfig | None:
+        """The stream an item event belongs to: its explicit `stream`, else the first match."""
+        if event.stream is not None:
+            return next((s for s in self.streams if s.name == event.stream), None)
+        return next((s for s in self.streams if s.match.matches(event)), None)
+
+    def stream(self, name: str) -> StreamConfig:
+        return next(s for s in self.streams if s.name == name)

@@ -1,0 +1,108 @@
+"""Canonical events: what every source is normalized into.
+
+A `FlowEvent` is one thing that happened to one item (or deployment, or incident) at one time,
+as the tool reported it. Events are immutable and carry a unique id, so the engine can treat a
+second delivery of the same event as a no-op.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+EventType = Literal[
+    "created",
+    "state",
+    "blocked",
+    "unblocked",
+    "labeled",
+    "unlabeled",
+    "deleted",
+    "deployment",
+    "incident_opened",
+    "incident_resolved",
+]
+
+#: The types a generic feed may send (CONTRACT.md). `labeled`/`unlabeled` are produced by native
+#: sources only: the engine turns a configured blocked label into blocked time.
+GENERIC_TYPES: frozenset[str] = frozenset(
+    {
+        "created",
+        "state",
+        "blocked",
+        "unblocked",
+        "deleted",
+        "deployment",
+        "incident_opened",
+        "incident_resolved",
+    }
+)
+
+ITEM_TYPES: frozenset[str] = frozenset(
+    {"created", "state", "blocked", "unblocked", "labeled", "unlabeled", "deleted"}
+)
+DORA_TYPES: frozenset[str] = frozenset({"deployment", "incident_opened", "incident_resolved"})
+
+
+class Change(BaseModel):
+    """One change (commit, or a pull request's first commit) carried by a deployment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    committed_at: AwareDatetime | None = None
+
+
+class FlowEvent(BaseModel):
+    """One event of one item, deployment or incident, in canonical form.
+
+    `item` is qualified by its source (`github:acme/api#12`) so ids of different tools never
+    collide. `at` is the time the tool says the thing happened, never the arrival time.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, max_length=512)
+    type: EventType
+    item: str = Field(min_length=1, max_length=512)
+    at: AwareDatetime
+    source: str = "generic"
+    stream: str | None = None
+    project: str | None = None
+    kind: str | None = None  # the item's kind in its tool: issue, pull_request, ...
+    state: str | None = None
+    item_type: str | None = None
+    label: str | None = None  # for labeled / unlabeled
+    labels: tuple[str, ...] | None = None  # the item's labels when the payload carries them all
+    links: tuple[str, ...] = ()  # qualified ids of items this one names (Fixes #12, JIRA-1)
+    service: str | None = None
+    environment: str | None = None
+    status: Literal["success", "failure"] | None = None
+    changes: tuple[Change, ...] = ()
+    deployment: str | None = None
+
+    @field_validator("at")
+    @classmethod
+    def _utc_offset_required(cls, value: AwareDatetime) -> AwareDatetime:
+        # AwareDatetime already refuses naive datetimes; keep the original offset.
+        return value
+
+    def sort_key(self) -> tuple[int, str]:
+        """Timeline order: event time, ties broken by event id (METRICS.md)."""
+        return (to_micros(self.at), self.id)
+
+
+def to_micros(at: AwareDatetime) -> int:
+    """Epoch microseconds: the engine's integer time unit, so sums never drift."""
+    delta = at - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _epoch() -> AwareDatetime:
+    from datetime import UTC, datetime
+
+    return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+_EPOCH = _epoch()

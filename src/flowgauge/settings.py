@@ -1,0 +1,60 @@
+"""One frozen settings object, read from the environment (`FLOWGAUGE_*`).
+
+Secrets are `SecretStr`, so they print as `**********` in logs, errors and reprs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SOURCES = ("github", "gitlab", "jira", "plane", "linear", "generic")
+
+
+def split_hostport(value: str) -> tuple[str, int]:
+    """`127.0.0.1:8080` -> ("127.0.0.1", 8080); `[::1]:80` -> ("::1", 80)."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f"not host:port: {value!r}")
+    return host.strip("[]"), int(port)
+
+
+class Settings(BaseSettings):
+    """Everything a flowgauge process is told by its environment (CONTRACT.md, Settings)."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOWGAUGE_", frozen=True, extra="ignore")
+
+    kafka: str | None = None
+    broker_bind: str = "127.0.0.1:9092"
+    config: Path | None = None
+    ingest_bind: str = "127.0.0.1:8080"
+    metrics_bind: str = "127.0.0.1:9464"
+    data_dir: Path = Path("./.flowgauge")
+    allow_unsigned: bool = False
+
+    github_secret: SecretStr | None = None
+    gitlab_secret: SecretStr | None = None
+    jira_secret: SecretStr | None = None
+    plane_secret: SecretStr | None = None
+    linear_secret: SecretStr | None = None
+    generic_secret: SecretStr | None = None
+
+    # Internals with sensible defaults; documented in docs/operations.md.
+    topic_prefix: str = "flowgauge"
+    partitions: int = Field(default=4, ge=1)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    embedded_broker: bool = False  # set by `up` / the tests: apply the Tansu workarounds
+    session_timeout: float = 2.0
+    heartbeat_interval: float = 0.5
+    worker_id: str = "worker"
+
+    def secret_for(self, source: str) -> bytes | None:
+        secret: SecretStr | None = getattr(self, f"{source}_secret", None)
+        return None if secret is None else secret.get_secret_value().encode()
+
+    @property
+    def bootstrap(self) -> str:
+        """Where clients connect: FLOWGAUGE_KAFKA, else the embedded broker's address."""
+        return self.kafka or self.broker_bind
