@@ -1,0 +1,204 @@
+"""One stream's metrics, maintained incrementally so that a scrape never walks every item.
+
+Each item's contribution (`ItemFacts`) is added when it is put and subtracted when it is
+replaced or removed. In-progress items live in per-stage sorted lists of start instants, so age
+quantiles and SLE breaches are O(log n) at any `now`. Completed items live in one list sorted by
+completion time; the "completed in window" set is kept for the `now` of the last scrape and moved
+at its edges as `now` advances (O(k log n) for the k items crossing an edge). A `now` that moves
+backwards (rare: a replay, or a clock step) rebuilds the window from the completed list.
+
+Sums are integer microseconds, so adding and subtracting contributions is exact and the result
+equals a from-scratch computation bit for bit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sortedcontainers import SortedKeyList, SortedList
+
+from flowgauge.engine.item import ItemFacts
+from flowgauge.engine.quantile import MICROS, age_quantiles_seconds, quantiles_seconds
+from flowgauge.engine.snapshot import AGE_QUANTILES, KINDS, QUANTILES, StreamMetrics
+from flowgauge.model.config import StreamConfig
+
+
+@dataclass(slots=True)
+class _StageNow:
+    """In-progress items currently in one non-done stage."""
+
+    wip: int = 0
+    blocked: int = 0
+    age_starts: SortedList = field(default_factory=SortedList)  # started_at, else created_at
+    started: SortedList = field(default_factory=SortedList)  # started_at of started items
+
+
+@dataclass(slots=True)
+class _Window:
+    """Sums and sorted samples over the items completed in the window."""
+
+    stages: int
+    throughput: int = 0
+    rework: int = 0
+    defects: int = 0
+    active: int = 0
+    wait: int = 0
+    blocked: int = 0
+    lead: SortedList = field(default_factory=SortedList)
+    cycle: SortedList = field(default_factory=SortedList)
+    stage_time: list[SortedList] = field(default_factory=list)
+    stage_kind: list[list[int]] = field(default_factory=list)  # stage -> [active, wait, blocked]
+
+    def __post_init__(self) -> None:
+        self.stage_time = [SortedList() for _ in range(self.stages)]
+        self.stage_kind = [[0, 0, 0] for _ in range(self.stages)]
+
+    def add(self, facts: ItemFacts, sign: int) -> None:
+        """Add (sign 1) or subtract (sign -1) one completed item's contribution."""
+        completed = facts.completed_at
+        assert completed is not None
+        self.throughput += sign
+        self.rework += sign * facts.rework
+        self.defects += sign * facts.defect
+        self.active += sign * facts.active
+        self.wait += sign * facts.wait
+        self.blocked += sign * facts.blocked_time
+        change = SortedList.add if sign > 0 else SortedList.remove
+        change(self.lead, completed - facts.created_at)
+        start = facts.cycle_start
+        if start is not None:
+            change(self.cycle, completed - start)
+        for stage, active, wait, blocked in facts.stages:
+            change(self.stage_time[stage], active + wait + blocked)
+            totals = self.stage_kind[stage]
+            totals[0] += sign * active
+            totals[1] += sign * wait
+            totals[2] += sign * blocked
+
+
+class StreamAggregate:
+    """The live metrics of one stream: `put` items' facts, ask for `metrics(now)`."""
+
+    def __init__(self, stream: StreamConfig) -> None:
+        self.stream = stream
+        self.states = stream.stage_of_state()
+        self._window_us = timedelta_micros(stream.window)
+        self._sle_us = None if stream.sle is None else timedelta_micros(stream.sle)
+        self._done = [stage.kind == "done" for stage in stream.stages]
+        self._items: dict[str, ItemFacts] = {}
+        self._now_stages = [_StageNow() for _ in stream.stages]
+        self._completed = SortedKeyList(key=_completed_at)  # (completed_at, item)
+        self._window = _Window(len(stream.stages))
+        self._window_now: int | None = None  # the `now` the window holds, None: not built
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def put(self, item: str, facts: ItemFacts | None) -> None:
+        """Replace `item`'s contribution with `facts` (None: the item no longer counts)."""
+        old = self._items.pop(item, None)
+        if old is not None:
+            self._contribute(item, old, -1)
+        if facts is not None:
+            self._items[item] = facts
+            self._contribute(item, facts, 1)
+
+    def _contribute(self, item: str, facts: ItemFacts, sign: int) -> None:
+        completed = facts.completed_at
+        if completed is None:
+            if self._done[facts.stage]:
+                return  # cannot happen: a done stage means completed; keep the sums safe
+            here = self._now_stages[facts.stage]
+            here.wip += sign
+            here.blocked += sign * facts.blocked
+            change = SortedList.add if sign > 0 else SortedList.remove
+            change(here.age_starts, facts.started_at or facts.created_at)
+            if facts.started_at is not None:
+                change(here.started, facts.started_at)
+            return
+        if sign > 0:
+            self._completed.add((completed, item))
+        else:
+            self._completed.remove((completed, item))
+        if self._window_now is not None and self._in_window(completed, self._window_now):
+            self._window.add(facts, sign)
+
+    def _in_window(self, completed_at: int, now: int) -> bool:
+        return now - self._window_us < completed_at <= now
+
+    def _move_window(self, now: int) -> None:
+        """Make the window hold the items completed in (now - window, now]."""
+        previous = self._window_now
+        if previous is None or now < previous or now - self._window_us >= previous:
+            self._window = _Window(len(self.stream.stages))
+            for _, item in self._crossing(now - self._window_us, now):
+                self._window.add(self._items[item], 1)
+        else:
+            edge = previous - self._window_us
+            for _, item in self._crossing(edge, now - self._window_us):
+                self._window.add(self._items[item], -1)
+            for _, item in self._crossing(previous, now):
+                self._window.add(self._items[item], 1)
+        self._window_now = now
+
+    def _crossing(self, after: int, until: int) -> list[tuple[int, str]]:
+        """Completed items with after < completed_at <= until (a list: the caller may mutate)."""
+        return list(self._completed.irange_key(after, until, inclusive=(False, True)))
+
+    def metrics(self, now_micros: int) -> StreamMetrics:
+        """Every flow gauge of the stream at `now` (epoch microseconds)."""
+        self._move_window(now_micros)
+        stages = self.stream.stages
+        wip: dict[str, int] = {}
+        blocked: dict[str, int] = {}
+        breaches: dict[str, int] = {}
+        age = {}
+        for index, stage in enumerate(stages):
+            if self._done[index]:
+                continue
+            here = self._now_stages[index]
+            wip[stage.name] = here.wip
+            blocked[stage.name] = here.blocked
+            if self._sle_us is not None:
+                breaches[stage.name] = here.started.bisect_left(now_micros - self._sle_us)
+            if here.age_starts:
+                age[stage.name] = age_quantiles_seconds(now_micros, here.age_starts, AGE_QUANTILES)
+        window = self._window
+        stage_time = {
+            stage.name: quantiles_seconds(window.stage_time[index], QUANTILES)
+            for index, stage in enumerate(stages)
+            if window.stage_time[index]
+        }
+        stage_seconds = {
+            stage.name: {
+                kind: window.stage_kind[index][slot] / MICROS for slot, kind in enumerate(KINDS)
+            }
+            for index, stage in enumerate(stages)
+        }
+        total = window.active + window.wait + window.blocked
+        throughput = window.throughput
+        return StreamMetrics(
+            stream=self.stream.name,
+            wip=wip,
+            blocked=blocked,
+            sle_breaches=breaches,
+            age=age,
+            lead_time=quantiles_seconds(window.lead, QUANTILES),
+            cycle_time=quantiles_seconds(window.cycle, QUANTILES),
+            stage_time=stage_time,
+            stage_seconds=stage_seconds,
+            throughput=throughput,
+            flow_efficiency=window.active / total if throughput and total else None,
+            rework_ratio=window.rework / throughput if throughput else None,
+            defect_ratio=window.defects / throughput if throughput else None,
+        )
+
+
+def timedelta_micros(delta: timedelta) -> int:
+    """A config duration in integer microseconds (exact, unlike float seconds)."""
+    return (delta.days * 86_400 + delta.seconds) * MICROS + delta.microseconds
+
+
+def _completed_at(entry: tuple[int, str]) -> int:
+    return entry[0]

@@ -1,0 +1,83 @@
+"""Flow metrics of every configured stream, from whole item timelines.
+
+The live worker calls `apply` with the stored timeline of an item each time it changes (and
+`forget` when it loses the item's partition); the batch report builds the same state with
+`from_events`. Both end in the same `StreamAggregate`s, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from flowgauge.engine.aggregate import StreamAggregate
+from flowgauge.engine.item import derive
+from flowgauge.engine.snapshot import StreamMetrics
+from flowgauge.engine.timeline import Timeline
+from flowgauge.model.config import FlowConfig
+from flowgauge.model.events import ITEM_TYPES, FlowEvent
+
+
+class FlowState:
+    """One `StreamAggregate` per configured stream, plus the unmapped-state counts."""
+
+    def __init__(self, config: FlowConfig) -> None:
+        self.config = config
+        self._streams = {stream.name: StreamAggregate(stream) for stream in config.streams}
+        self._unmapped_by_item: dict[str, dict[str, int]] = {s.name: {} for s in config.streams}
+        self._unmapped = dict.fromkeys(self._streams, 0)
+        #: item events `from_events` could route to no stream (distinct event ids)
+        self.unrouted = 0
+
+    @property
+    def unmapped(self) -> Mapping[str, int]:
+        """Per stream: state events (of live, not deleted items) whose state maps to no stage."""
+        return self._unmapped
+
+    def apply(self, stream: str, item: str, timeline: Timeline) -> None:
+        """Replace `item`'s contribution with the one its whole timeline gives."""
+        aggregate = self._aggregate(stream)
+        facts = derive(timeline, aggregate.stream, aggregate.states)
+        aggregate.put(item, facts)
+        self._set_unmapped(stream, item, 0 if facts is None else facts.unmapped)
+
+    def forget(self, stream: str, item: str) -> None:
+        """Drop `item` from every metric (its partition moved to another worker)."""
+        self._aggregate(stream).put(item, None)
+        self._set_unmapped(stream, item, 0)
+
+    def metrics(self, now_micros: int) -> list[StreamMetrics]:
+        """Every stream's gauges at `now`, in config order."""
+        return [aggregate.metrics(now_micros) for aggregate in self._streams.values()]
+
+    def _aggregate(self, stream: str) -> StreamAggregate:
+        try:
+            return self._streams[stream]
+        except KeyError:
+            raise ValueError(f"no stream named {stream!r} in the config") from None
+
+    def _set_unmapped(self, stream: str, item: str, count: int) -> None:
+        by_item = self._unmapped_by_item[stream]
+        old = by_item.pop(item, 0)
+        if count:
+            by_item[item] = count
+        self._unmapped[stream] += count - old
+
+    @classmethod
+    def from_events(cls, config: FlowConfig, events: Iterable[FlowEvent]) -> FlowState:
+        """Batch: the state the worker would hold after exactly these events (DORA ignored)."""
+        state = cls(config)
+        grouped: defaultdict[tuple[str, str], list[FlowEvent]] = defaultdict(list)
+        unrouted: set[str] = set()
+        for event in events:
+            if event.type not in ITEM_TYPES:
+                continue
+            stream = config.route(event)
+            if stream is None:
+                unrouted.add(event.id)
+                continue
+            grouped[(stream.name, event.item)].append(event)
+        for (stream_name, item), item_events in grouped.items():
+            state.apply(stream_name, item, Timeline.from_events(item_events, stream_name))
+        state.unrouted = len(unrouted)
+        return state

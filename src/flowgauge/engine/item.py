@@ -1,0 +1,195 @@
+"""One item's timeline reduced to the few numbers the stream aggregates need (METRICS.md).
+
+`derive` is the only place where the definitions of an item's life are read: created, started,
+completed, its stages and their kinds, blocked time, rework, defect. Everything downstream works
+on `ItemFacts`, so the live worker and the batch report cannot read the definitions differently.
+The readings chosen where METRICS.md leaves room are written in docs/metrics.md.
+
+All times are integer epoch microseconds, so sums of durations are exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from flowgauge.engine.timeline import Timeline
+from flowgauge.model.config import StreamConfig
+from flowgauge.model.events import to_micros
+
+#: (stage index, active µs, wait µs, blocked µs) of one visited stage on [created_at, completed_at)
+StageTimes = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFacts:
+    """What one (not deleted) item contributes to its stream's metrics.
+
+    `stages`, `active`, `wait` and `blocked_time` are only filled for completed items: they are
+    the accounting over [created_at, completed_at) and [started_at, completed_at) respectively.
+    """
+
+    created_at: int
+    started_at: int | None
+    completed_at: int | None
+    stage: int  # current stage index
+    blocked: bool  # blocked now (after the last event)
+    stage_entered_at: int  # entry into the current stage
+    rework: bool  # ever moved to an earlier stage (a reopen counts)
+    defect: bool
+    stages: tuple[StageTimes, ...] = ()  # visited before completion, in stage order
+    active: int = 0  # on [started_at, completed_at)
+    wait: int = 0
+    blocked_time: int = 0
+    unmapped: int = 0  # state events whose state maps to no stage
+
+    @property
+    def cycle_start(self) -> int | None:
+        """started_at when it counts for cycle time and efficiency: started no later than done.
+
+        Only a config whose commitment stage lies after a done stage can start an item after
+        its completion; such an item is completed but not started as far as cycle time goes.
+        """
+        if self.started_at is None or self.completed_at is None:
+            return None
+        return self.started_at if self.started_at <= self.completed_at else None
+
+
+def derive(
+    timeline: Timeline, stream: StreamConfig, states: dict[str, int] | None = None
+) -> ItemFacts | None:
+    """The facts of one item of `stream`, or None when deleted (or without events).
+
+    `states` is `stream.stage_of_state()`, passed in by callers that derive many items.
+    """
+    events = timeline.events
+    if not events or any(event.type == "deleted" for event in events):
+        return None
+    if states is None:
+        states = stream.stage_of_state()
+    kinds = [stage.kind for stage in stream.stages]
+    blocked_labels = frozenset(stream.blocked_labels)
+
+    created_at = to_micros(events[0].at)  # the earliest event is never later than `created`
+    # visits: (entry time, stage), consecutive stages distinct. The implicit placement in the
+    # first stage is replaced by a stage event at created_at (no instant was spent before it).
+    visits: list[tuple[int, int]] = [(created_at, 0)]
+    implicit = True
+    # marks: (time, stage, blocked) from which instant on the item is in that condition
+    marks: list[tuple[int, int, bool]] = [(created_at, 0, False)]
+    stage, blocked, unmapped = 0, False, 0
+    item_type: str | None = None
+    labels: set[str] = set()
+
+    for event in events:
+        at = to_micros(event.at)
+        if event.item_type is not None:
+            item_type = event.item_type
+        if event.labels is not None:
+            labels = set(event.labels)
+        kind = event.type
+        if kind == "state" or (kind == "created" and event.state is not None):
+            target = states.get(event.state) if event.state is not None else None
+            if target is None:
+                unmapped += 1
+                continue
+            if implicit and at == created_at:
+                visits[0] = (at, target)
+            elif target != stage:
+                visits.append((at, target))
+            implicit = False
+            if target != stage:
+                stage = target
+                marks.append((at, stage, blocked))
+            continue
+        now_blocked = blocked
+        if kind == "blocked":
+            now_blocked = True
+        elif kind == "unblocked":
+            now_blocked = False
+        elif kind in ("labeled", "unlabeled") and event.label is not None:
+            if kind == "labeled":
+                labels.add(event.label)
+            else:
+                labels.discard(event.label)
+            if event.label in blocked_labels:
+                now_blocked = kind == "labeled"
+        if now_blocked != blocked:
+            blocked = now_blocked
+            marks.append((at, stage, blocked))
+
+    commitment = stream.commitment_index
+    started_at = next((t for t, s in visits if s >= commitment), None)
+    rework = any(later[1] < earlier[1] for earlier, later in pairwise(visits))
+    defect_types = stream.defect_types
+    defect = (
+        item_type in defect_types
+        if item_type is not None
+        else any(label in defect_types for label in labels)
+    )
+
+    completed_at: int | None = None
+    for t, s in reversed(visits):
+        if kinds[s] != "done":
+            break
+        completed_at = t
+
+    base = ItemFacts(
+        created_at=created_at,
+        started_at=started_at,
+        completed_at=completed_at,
+        stage=stage,
+        blocked=blocked,
+        stage_entered_at=visits[-1][0],
+        rework=rework,
+        defect=defect,
+        unmapped=unmapped,
+    )
+    if completed_at is None:
+        return base
+    return _account(base, completed_at, visits, marks, kinds)
+
+
+def _account(
+    base: ItemFacts,
+    completed_at: int,
+    visits: list[tuple[int, int]],
+    marks: list[tuple[int, int, bool]],
+    kinds: Sequence[str],
+) -> ItemFacts:
+    """Time accounting of a completed item: each instant of [created_at, completed_at) once."""
+    totals: dict[int, list[int]] = {s: [0, 0, 0] for t, s in visits if t < completed_at}
+    start = base.cycle_start
+    active = wait = blocked_time = 0
+    ends = [t for t, _, _ in marks[1:]] + [completed_at]
+    for (begin, stage, blocked), end in zip(marks, ends, strict=True):
+        end = min(end, completed_at)
+        if end <= begin:
+            continue
+        slot = 2 if blocked else (0 if kinds[stage] == "active" else 1)
+        totals[stage][slot] += end - begin
+        if start is not None and end > start:
+            overlap = end - max(begin, start)
+            if slot == 0:
+                active += overlap
+            elif slot == 1:
+                wait += overlap
+            else:
+                blocked_time += overlap
+    stages = tuple((s, a, w, b) for s, (a, w, b) in sorted(totals.items()))
+    return ItemFacts(
+        created_at=base.created_at,
+        started_at=base.started_at,
+        completed_at=completed_at,
+        stage=base.stage,
+        blocked=base.blocked,
+        stage_entered_at=base.stage_entered_at,
+        rework=base.rework,
+        defect=base.defect,
+        stages=stages,
+        active=active,
+        wait=wait,
+        blocked_time=blocked_time,
+        unmapped=base.unmapped,
+    )

@@ -1,0 +1,90 @@
+"""One item's (or one service's) events: deduplicated by id, in timeline order.
+
+METRICS.md makes metrics a function of the *set* of events, never of their arrival order or of
+redeliveries. Keeping the events as an ordered set by `(at, id)` gives exactly that: whatever
+order the events came in, the same set gives the same `Timeline`, and a redelivery is a no-op.
+
+The whole value is stored per key in a Faust table, so it serializes compactly (fields every
+event shares are written once) and round-trips to an equal value.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from flowgauge.model.events import FlowEvent
+
+#: Fields that nearly always repeat across one timeline's events: written once, as the values of
+#: the first event, and per event only where they differ.
+_HOISTED: tuple[str, ...] = ("item", "stream", "source", "project", "kind")
+_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Events ordered by `FlowEvent.sort_key()` (time, then id), each id at most once.
+
+    `stream` is the value stream the timeline belongs to (None for DORA timelines, or when not
+    known); it defaults to the first `stream` an event carries.
+    """
+
+    events: tuple[FlowEvent, ...] = ()
+    stream: str | None = None
+
+    @classmethod
+    def from_events(cls, events: Iterable[FlowEvent], stream: str | None = None) -> Timeline:
+        """Batch construction: sort once instead of inserting one by one; first id wins."""
+        seen: set[str] = set()
+        unique: list[FlowEvent] = []
+        for event in events:
+            if event.id not in seen:
+                seen.add(event.id)
+                unique.append(event)
+        unique.sort(key=FlowEvent.sort_key)
+        if stream is None:
+            stream = next((e.stream for e in unique if e.stream is not None), None)
+        return cls(tuple(unique), stream)
+
+    def add(self, event: FlowEvent) -> Timeline | None:
+        """A new timeline with `event` in place, or None if its id is already present.
+
+        None lets the caller skip the table write entirely for a redelivered event.
+        """
+        if any(existing.id == event.id for existing in self.events):
+            return None
+        index = bisect_right(self.events, event.sort_key(), key=FlowEvent.sort_key)
+        events = (*self.events[:index], event, *self.events[index:])
+        return Timeline(events, self.stream if self.stream is not None else event.stream)
+
+    def to_bytes(self) -> bytes:
+        """Compact JSON: shared fields once, each event without its defaults."""
+        hoisted: dict[str, Any] = {}
+        if self.events:
+            first = self.events[0]
+            hoisted = {name: getattr(first, name) for name in _HOISTED}
+        encoded: list[dict[str, Any]] = []
+        for event in self.events:
+            data = event.model_dump(mode="json", exclude_defaults=True)
+            for name, value in hoisted.items():
+                own = getattr(event, name)
+                if own == value:
+                    data.pop(name, None)
+                else:  # written even when it is the default, since the hoisted value is not
+                    data[name] = own
+            encoded.append(data)
+        return orjson.dumps({"v": _FORMAT, "s": self.stream, "h": hoisted, "e": encoded})
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Timeline:
+        """Inverse of `to_bytes` (events are stored in order already, so no re-sort)."""
+        data = orjson.loads(raw)
+        if data.get("v") != _FORMAT:
+            raise ValueError(f"unknown timeline format: {data.get('v')!r}")
+        hoisted: dict[str, Any] = data["h"]
+        events = tuple(FlowEvent.model_validate({**hoisted, **event}) for event in data["e"])
+        return cls(events, data["s"])
