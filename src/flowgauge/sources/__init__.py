@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from flowgauge.sources import generic
+from flowgauge.sources import generic, github, gitlab, jira, linear, plane
 from flowgauge.sources.base import Headers, PayloadError, SignatureError, Source
 
 REGISTRY: dict[str, Source] = {
@@ -15,7 +15,7 @@ REGISTRY: dict[str, Source] = {
         normalize=module.normalize,
         delivery_id=module.delivery_id,
     )
-    for module in (generic,)
+    for module in (generic, github, gitlab, jira, plane, linear)
 }
 
 __all__ = ["REGISTRY", "Headers", "PayloadError", "SignatureError", "Source"]

@@ -1,0 +1,204 @@
+"""Helpers for the native (platform) sources: safe payload reading, times, event ids, links.
+
+Every reader here either returns a value of the expected type or `None` / raises `PayloadError`,
+so that a malformed payload can never surface as a KeyError, TypeError or AttributeError.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from flowgauge.model import FlowEvent
+from flowgauge.sources._common import timestamp
+from flowgauge.sources.base import Headers, PayloadError, SignatureError
+
+#: Placeholders some platforms put where JSON would have null (Plane v2 writes "None").
+_NULLS = frozenset({"", "None", "null"})
+_MAX_KEY = 200
+
+
+def dig(value: Any, *path: str) -> Any:
+    """`value[path[0]][path[1]]...`, or None as soon as a step is not an object or absent."""
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def opt_text(value: Any) -> str | None:
+    """A non-empty string (or an integer, as text), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value not in _NULLS:
+        return value
+    return None
+
+
+def need_text(value: Any, what: str) -> str:
+    found = opt_text(value)
+    if found is None:
+        raise PayloadError(f"{what} is missing or not a string")
+    return found
+
+
+def need_obj(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise PayloadError(f"{what} must be a JSON object")
+    return value
+
+
+def when(*candidates: tuple[Any, str]) -> datetime:
+    """The first candidate time that is present, parsed; PayloadError if none is present.
+
+    Accepts RFC 3339, GitLab's `2017-09-15 16:52:00 UTC` / `... +0200` and epoch milliseconds.
+    """
+    for value, what in candidates:
+        if value is None or (isinstance(value, str) and value in _NULLS):
+            continue
+        if isinstance(value, str) and value.endswith(" UTC"):
+            value = value[:-4] + "+00:00"
+        try:
+            return timestamp(value, what)
+        except PayloadError:
+            raise
+        except (OverflowError, OSError, ValueError):  # epoch ms out of range, NaN
+            raise PayloadError(f"{what} is not a time: {value!r}") from None
+    raise PayloadError(f"no event time: {', '.join(w for _, w in candidates)} all missing")
+
+
+def names(values: Any, key: str = "name") -> tuple[str, ...] | None:
+    """Names from a list of strings or of objects carrying `key`; None when not a list."""
+    if not isinstance(values, list):
+        return None
+    found = (opt_text(v) if isinstance(v, str) else opt_text(dig(v, key)) for v in values)
+    return tuple(n for n in found if n is not None)
+
+
+_BUG = re.compile(r"(?:(?:type|kind)\s*(?:::|:|/)\s*)?(?:bug|defect)", re.IGNORECASE)
+
+
+def type_from_labels(labels: Iterable[str] | None) -> str | None:
+    """`bug` when a label says so (`bug`, `type::bug`, `kind/bug`, `defect`), else None."""
+    return "bug" if any(_BUG.fullmatch(label) for label in labels or ()) else None
+
+
+def has_label(labels: Iterable[str] | None, wanted: str) -> bool:
+    return any(label.lower() == wanted for label in labels or ())
+
+
+def content_key(*parts: Any) -> str:
+    """A short stable digest of payload fields, for sources with no stable delivery id."""
+    raw = "\x1f".join("" if p is None else str(p) for p in parts)
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def id_key(delivery: str | None, *fallback: Any) -> str:
+    """The delivery id when usable, else a digest of the given payload fields."""
+    if delivery and len(delivery) <= _MAX_KEY and delivery.isprintable():
+        return delivery
+    if delivery:
+        return content_key(delivery)
+    return "c-" + content_key(*fallback)
+
+
+class Batch:
+    """The events of one delivery, ids `<source>:<key>:<n>` in emission order."""
+
+    def __init__(self, source: str, key: str) -> None:
+        self.source = source
+        self.key = key
+        self.events: list[FlowEvent] = []
+
+    def add(self, type_: str, item: str, at: datetime, **fields: Any) -> None:
+        event_id = f"{self.source}:{self.key}:{len(self.events)}"
+        data = {k: v for k, v in fields.items() if v is not None}
+        try:
+            event = FlowEvent(id=event_id, type=type_, item=item, at=at, source=self.source, **data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"]) or "event"
+            raise PayloadError(f"{loc}: {first['msg']}") from None
+        self.events.append(event)
+
+
+# --- links between items ------------------------------------------------------------------------
+
+_CLOSES = re.compile(
+    r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?|implement(?:s|ed)?)\s*:?\s+"
+    r"(?P<repo>[\w.-]+(?:/[\w.-]+)+)?#(?P<num>\d+)\b",
+    re.IGNORECASE,
+)
+_JIRA_KEY = re.compile(r"(?<![\w-])([A-Z][A-Z0-9]+-[1-9]\d*)(?![\w-])")
+#: Prefixes that look like Jira keys but are standards (UTF-8, SHA-256, ISO-8601, ...).
+_NOT_JIRA = re.compile(r"UTF|SHA|ISO|RFC|CVE|CWE|HTTPS?|TLS|SSL|AES|MD|PEP|IPV[46]?|X|GPT|ES|ECMA")
+
+
+def links_from(texts: Iterable[Any], source: str, repo: str, sep: str = "#") -> tuple[str, ...]:
+    """Qualified ids of items the texts close (`Fixes #12`, `closes o/r#3`) or name (Jira keys)."""
+    found: list[str] = []
+    for raw in texts:
+        if not isinstance(raw, str):
+            continue
+        for match in _CLOSES.finditer(raw):
+            found.append(f"{source}:{match['repo'] or repo}{sep}{match['num']}")
+        for key in _JIRA_KEY.findall(raw):
+            if not _NOT_JIRA.fullmatch(key.split("-", 1)[0]):
+                found.append(f"jira:{key}")
+    return tuple(dict.fromkeys(found))
+
+
+# --- signatures -----------------------------------------------------------------------------------
+
+
+def same(given: str, expected: str) -> bool:
+    """Constant-time comparison of two strings."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
+
+
+def standard_webhook_ok(secret: bytes, raw_body: bytes, headers: Headers) -> bool:
+    """Standard Webhooks `webhook-signature: v1,<base64 HMAC-SHA256("{id}.{ts}.{body}")>`.
+
+    A `whsec_`-prefixed secret is base64-decoded to get the key (the spec's convention); any other
+    secret is used as is. The header may list several space-separated signatures.
+    """
+    wid, ts, sigs = (
+        headers.get(h) for h in ("webhook-id", "webhook-timestamp", "webhook-signature")
+    )
+    if not (wid and ts and sigs):
+        return False
+    key = secret
+    if secret.startswith(b"whsec_"):
+        try:
+            key = base64.b64decode(secret[6:], validate=True)
+        except (binascii.Error, ValueError):
+            key = secret
+    signed = wid.encode() + b"." + ts.encode() + b"." + raw_body
+    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(same(sig, expected) for sig in sigs.split())
+
+
+def require(condition: bool, reason: str) -> None:
+    if not condition:
+        raise SignatureError(reason)
+
+
+def body_key(body: Any, drop: Iterable[str] = ()) -> str:
+    """A digest of the whole JSON body (minus volatile top-level keys), keys sorted."""
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k not in set(drop)}
+    return content_key(json.dumps(body, sort_keys=True, default=str))

@@ -1,0 +1,241 @@
+"""GitLab project / group webhooks (docs/sources/gitlab.md).
+
+Authenticated by `X-Gitlab-Token` (the secret echoed in plain text, compared in constant time) or,
+when GitLab sends it, the Standard Webhooks `webhook-signature` made with a signing token. Event ids
+are `gitlab:<Idempotency-Key | webhook-id | X-Gitlab-Event-UUID>:<n>`, or `gitlab:c-<digest of
+the body>:<n>` when none is present. Issues are `gitlab:group/project#iid`, merge requests
+`gitlab:group/project!iid`, deployments `gitlab:group/project/deployments/<id>`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flowgauge.model import Change, FlowEvent
+from flowgauge.sources._native import (
+    Batch,
+    body_key,
+    dig,
+    has_label,
+    id_key,
+    links_from,
+    names,
+    need_obj,
+    need_text,
+    opt_text,
+    require,
+    same,
+    standard_webhook_ok,
+    type_from_labels,
+    when,
+)
+from flowgauge.sources.base import Headers, PayloadError
+
+NAME = "gitlab"
+TOKEN_HEADER = "x-gitlab-token"
+SIGNATURE_TOLERANCE_S = 300  # Standard Webhooks' default window for webhook-timestamp
+INCIDENT_LABEL = "incident"
+WORKFLOW_PREFIX = "workflow::"
+
+
+def verify(secret: bytes, raw_body: bytes, headers: Headers, now: datetime | None = None) -> None:
+    """Accept a valid `webhook-signature` (in its time window) or a matching `X-Gitlab-Token`."""
+    if headers.get("webhook-signature") and standard_webhook_ok(secret, raw_body, headers):
+        _require_fresh(headers.get("webhook-timestamp", ""), now)
+        return
+    token = headers.get(TOKEN_HEADER)
+    require(
+        bool(token) or bool(headers.get("webhook-signature")),
+        "missing X-Gitlab-Token (or webhook-signature) header",
+    )
+    require(
+        token is not None and same(token, secret.decode("utf-8", "surrogateescape")),
+        "X-Gitlab-Token / webhook-signature does not match the configured secret",
+    )
+
+
+def _require_fresh(sent: str, now: datetime | None) -> None:
+    if now is None:
+        return
+    require(
+        sent.isdigit() and abs(now.timestamp() - int(sent)) <= SIGNATURE_TOLERANCE_S,
+        "webhook-timestamp is outside the 5 minute window",
+    )
+
+
+def delivery_id(headers: Headers, body: Any) -> str | None:
+    for header in ("idempotency-key", "webhook-id", "x-gitlab-event-uuid"):
+        if headers.get(header):
+            return headers[header]
+    return None
+
+
+def normalize(headers: Headers, body: Any) -> list[FlowEvent]:
+    """The flow events of one delivery; [] for hooks flowgauge does not use (push, pipeline...)."""
+    payload = need_obj(body, "a GitLab webhook body")
+    kind = opt_text(payload.get("object_kind"))
+    if kind is None:
+        raise PayloadError("object_kind is missing: not a GitLab webhook body")
+    handler = _KINDS.get(kind)
+    if handler is None:
+        return []
+    batch = Batch(NAME, id_key(delivery_id(headers, payload), body_key(payload)))
+    handler(batch, payload)
+    return batch.events
+
+
+# --- issues and merge requests ------------------------------------------------------------------
+
+
+def _workflow(labels: tuple[str, ...] | None) -> str | None:
+    return next((x for x in labels or () if x.lower().startswith(WORKFLOW_PREFIX)), None)
+
+
+def _current_state(attrs: dict[str, Any], labels: tuple[str, ...] | None) -> str:
+    state = opt_text(attrs.get("state")) or "opened"
+    if state != "opened":
+        return state
+    if workflow := _workflow(labels):
+        return workflow
+    return "draft" if attrs.get("draft") is True or attrs.get("work_in_progress") is True else state
+
+
+#: action -> (event type, fixed state or None for the current state); `None` type: no state event
+_ACTIONS: dict[str, tuple[str | None, str | None]] = {
+    "open": ("created", None),
+    "reopen": ("state", None),
+    "close": ("state", "closed"),
+    "merge": ("state", "merged"),
+    "approved": ("state", "approved"),
+    "unapproved": ("state", None),
+}
+_STATE_CHANGES = frozenset({"state_id", "draft", "work_in_progress"})
+
+
+def _state_event(
+    action: str, changes: dict[str, Any], labels_moved: bool
+) -> tuple[str | None, str | None]:
+    if action == "update":
+        moved = labels_moved or bool(_STATE_CHANGES & changes.keys())
+        return ("state", None) if moved else (None, None)
+    return _ACTIONS.get(action, (None, None))
+
+
+def _label_diff(changes: dict[str, Any]) -> tuple[list[str], list[str]]:
+    before = names(dig(changes, "labels", "previous"), "title") or ()
+    after = names(dig(changes, "labels", "current"), "title") or ()
+    return [x for x in after if x not in before], [x for x in before if x not in after]
+
+
+def _item(batch: Batch, payload: dict[str, Any], kind: str, sep: str) -> None:
+    attrs = need_obj(payload.get("object_attributes"), "object_attributes")
+    raw_changes = payload.get("changes")
+    changes: dict[str, Any] = raw_changes if isinstance(raw_changes, dict) else {}
+    action = opt_text(attrs.get("action")) or ""
+    fields = _item_fields(payload, attrs, kind, sep)
+    at = when(
+        *([(attrs.get("created_at"), "object_attributes.created_at")] if action == "open" else []),
+        (attrs.get("updated_at"), "object_attributes.updated_at"),
+        (dig(changes, "updated_at", "current"), "changes.updated_at.current"),
+    )
+    added, removed = _label_diff(changes)
+    moved = any(x.lower().startswith(WORKFLOW_PREFIX) for x in added + removed)
+    type_, state = _state_event(action, changes, moved)
+    if type_ is not None:
+        batch.add(type_, at=at, state=state or _current_state(attrs, fields["labels"]), **fields)
+    for label in added:
+        batch.add("labeled", at=at, label=label, **fields)
+    for label in removed:
+        batch.add("unlabeled", at=at, label=label, **fields)
+    if kind == "issue" and _is_incident(attrs, fields["labels"]):
+        _incident(batch, action, added, fields, at)
+
+
+def _item_fields(
+    payload: dict[str, Any], attrs: dict[str, Any], kind: str, sep: str
+) -> dict[str, Any]:
+    """What every event of an issue / merge request carries: item, project, kind, labels..."""
+    path = need_text(dig(payload, "project", "path_with_namespace"), "project.path_with_namespace")
+    iid = need_text(attrs.get("iid"), "object_attributes.iid")
+    labels = names(payload.get("labels"), "title") or names(attrs.get("labels"), "title")
+    work_type = opt_text(attrs.get("type")) or opt_text(attrs.get("issue_type"))
+    return {
+        "item": f"gitlab:{path}{sep}{iid}",
+        "project": path,
+        "kind": kind,
+        "labels": labels,
+        "item_type": type_from_labels(labels) or (work_type.lower() if work_type else None),
+        "links": _links(attrs, path) if kind == "merge_request" else (),
+    }
+
+
+def _is_incident(attrs: dict[str, Any], labels: tuple[str, ...] | None) -> bool:
+    work_type = opt_text(attrs.get("type")) or opt_text(attrs.get("issue_type")) or ""
+    return has_label(labels, INCIDENT_LABEL) or work_type.lower() == "incident"
+
+
+def _incident(
+    batch: Batch, action: str, added: list[str], fields: dict[str, Any], at: datetime
+) -> None:
+    """Issues labelled `incident` (or of type Incident) are incidents of the project's service."""
+    item, path = fields["item"], fields["project"]
+    if action == "open" or (action == "update" and has_label(added, INCIDENT_LABEL)):
+        batch.add("incident_opened", item=item, at=at, service=path, project=path)
+    elif action == "close":
+        batch.add("incident_resolved", item=item, at=at, service=path, project=path)
+
+
+_BRANCH_ISSUE = re.compile(r"^(\d+)-")
+
+
+def _links(attrs: dict[str, Any], path: str) -> tuple[str, ...]:
+    branch = opt_text(attrs.get("source_branch")) or ""
+    texts = (
+        attrs.get("title"),
+        attrs.get("description"),
+        branch,
+        dig(attrs, "last_commit", "message"),
+    )
+    found = links_from(texts, NAME, path)
+    numbered = _BRANCH_ISSUE.match(branch)
+    if numbered:  # GitLab names branches it creates from issue 12 `12-some-title`
+        found = (*found, f"gitlab:{path}#{numbered[1]}")
+    return tuple(dict.fromkeys(found))
+
+
+# --- deployments --------------------------------------------------------------------------------
+
+_DEPLOY_STATUS = {"success": "success", "failed": "failure"}
+_SHA = re.compile(r"/commit/([0-9a-f]{40})$")
+
+
+def _deployment(batch: Batch, payload: dict[str, Any]) -> None:
+    outcome = _DEPLOY_STATUS.get(opt_text(payload.get("status")) or "")
+    if outcome is None:  # running, canceled
+        return
+    path = need_text(dig(payload, "project", "path_with_namespace"), "project.path_with_namespace")
+    number = need_text(payload.get("deployment_id"), "deployment_id")
+    full = _SHA.search(opt_text(payload.get("commit_url")) or "")
+    sha = full[1] if full else opt_text(payload.get("short_sha"))
+    batch.add(
+        "deployment",
+        item=f"gitlab:{path}/deployments/{number}",
+        at=when((payload.get("status_changed_at"), "status_changed_at")),
+        project=path,
+        kind="deployment",
+        service=path,
+        environment=opt_text(payload.get("environment")),
+        status=outcome,
+        changes=(Change(id=sha),) if sha else (),
+    )
+
+
+_KINDS: dict[str, Callable[[Batch, dict[str, Any]], None]] = {
+    "issue": lambda batch, payload: _item(batch, payload, "issue", "#"),
+    "work_item": lambda batch, payload: _item(batch, payload, "issue", "#"),
+    "merge_request": lambda batch, payload: _item(batch, payload, "merge_request", "!"),
+    "deployment": _deployment,
+}

@@ -1,0 +1,144 @@
+"""Jira Cloud admin webhooks (docs/sources/jira.md).
+
+Signed with `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>`. Items are `jira:<KEY>`.
+Event ids are `jira:<X-Atlassian-Webhook-Identifier>:<n>` (unchanged across Jira's retries), or
+`jira:c-<digest of the body>:<n>` without it. Event time: the issue's `created` for
+`jira:issue_created`, else the delivery's `timestamp` (epoch ms, when the change happened),
+falling back to `issue.fields.updated`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flowgauge.model import FlowEvent
+from flowgauge.sources._common import require_hmac_hex
+from flowgauge.sources._native import (
+    Batch,
+    body_key,
+    dig,
+    id_key,
+    names,
+    need_obj,
+    need_text,
+    opt_text,
+    when,
+)
+from flowgauge.sources.base import Headers, PayloadError
+
+NAME = "jira"
+SIGNATURE_HEADER = "x-hub-signature"
+
+Handler = Callable[[Batch, dict[str, Any], dict[str, Any]], None]
+
+
+def verify(secret: bytes, raw_body: bytes, headers: Headers, now: datetime | None = None) -> None:
+    """Raise SignatureError unless `X-Hub-Signature` is `sha256=` + the body's HMAC."""
+    require_hmac_hex(secret, raw_body, headers, SIGNATURE_HEADER, prefix="sha256=")
+
+
+def delivery_id(headers: Headers, body: Any) -> str | None:
+    return headers.get("x-atlassian-webhook-identifier") or None
+
+
+def normalize(headers: Headers, body: Any) -> list[FlowEvent]:
+    """The flow events of one delivery; [] for comments, sprints, assignments and the like."""
+    payload = need_obj(body, "a Jira webhook body")
+    event = opt_text(payload.get("webhookEvent"))
+    if event is None:
+        raise PayloadError("webhookEvent is missing: not a Jira webhook body")
+    handler = _EVENTS.get(event)
+    if handler is None:
+        return []
+    issue = need_obj(payload.get("issue"), "issue")
+    batch = Batch(NAME, id_key(delivery_id(headers, payload), body_key(payload)))
+    handler(batch, payload, issue)
+    return batch.events
+
+
+def _fields(issue: dict[str, Any]) -> dict[str, Any]:
+    """What every event of a Jira issue carries: item, project, kind, item_type, labels."""
+    key = need_text(issue.get("key"), "issue.key")
+    fields = issue.get("fields")
+    issue_type = opt_text(dig(fields, "issuetype", "name"))
+    return {
+        "item": f"jira:{key}",
+        "project": opt_text(dig(fields, "project", "key")) or key.rsplit("-", 1)[0],
+        "kind": "issue",
+        "item_type": issue_type.lower() if issue_type else None,
+        "labels": names(dig(fields, "labels")),
+    }
+
+
+def _event_time(payload: dict[str, Any], issue: dict[str, Any]) -> datetime:
+    return when(
+        (payload.get("timestamp"), "timestamp"),
+        (dig(issue, "fields", "updated"), "issue.fields.updated"),
+    )
+
+
+def _created(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> None:
+    at = when(
+        (dig(issue, "fields", "created"), "issue.fields.created"),
+        (payload.get("timestamp"), "timestamp"),
+    )
+    state = opt_text(dig(issue, "fields", "status", "name"))
+    batch.add("created", at=at, state=state, **_fields(issue))
+
+
+def _deleted(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> None:
+    batch.add("deleted", at=_event_time(payload, issue), **_fields(issue))
+
+
+def _updated(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> None:
+    """One event per changelog item we understand: status, labels, Flagged."""
+    items = dig(payload, "changelog", "items")
+    if not isinstance(items, list):
+        return
+    fields = _fields(issue)
+    at = _event_time(payload, issue)
+    for change in items:
+        if not isinstance(change, dict):
+            continue
+        keys = {(opt_text(change.get(k)) or "").lower() for k in ("fieldId", "field")}
+        handler = next((h for name, h in _CHANGES.items() if name in keys), None)
+        if handler is not None:
+            handler(batch, change, at, fields)
+
+
+def _status(batch: Batch, change: dict[str, Any], at: datetime, fields: dict[str, Any]) -> None:
+    state = opt_text(change.get("toString"))
+    if state is not None:
+        batch.add("state", at=at, state=state, **fields)
+
+
+def _labels(batch: Batch, change: dict[str, Any], at: datetime, fields: dict[str, Any]) -> None:
+    before = (opt_text(change.get("fromString")) or "").split()
+    after = (opt_text(change.get("toString")) or "").split()
+    for label in after:
+        if label not in before:
+            batch.add("labeled", at=at, label=label, **fields)
+    for label in before:
+        if label not in after:
+            batch.add("unlabeled", at=at, label=label, **fields)
+
+
+def _flagged(batch: Batch, change: dict[str, Any], at: datetime, fields: dict[str, Any]) -> None:
+    flagged = opt_text(change.get("toString")) is not None
+    batch.add("blocked" if flagged else "unblocked", at=at, **fields)
+
+
+_CHANGES: dict[str, Callable[[Batch, dict[str, Any], datetime, dict[str, Any]], None]] = {
+    "status": _status,
+    "labels": _labels,
+    "flagged": _flagged,  # Jira's Flagged custom field (value "Impediment"), matched by name
+    "impediment": _flagged,
+}
+
+_EVENTS: dict[str, Handler] = {
+    "jira:issue_created": _created,
+    "jira:issue_updated": _updated,
+    "jira:issue_deleted": _deleted,
+}
