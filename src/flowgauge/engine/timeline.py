@@ -74,10 +74,11 @@ class Timeline:
                 own = getattr(event, name)
                 if own == value:
                     data.pop(name, None)
-                else:  # written even when it is the default, since the hoisted value is not
+                else:  # written even when it is the default (absent would mean "hoisted")
                     data[name] = own
             encoded.append(data)
-        return orjson.dumps({"v": _FORMAT, "s": self.stream, "h": hoisted, "e": encoded})
+        shared = {name: value for name, value in hoisted.items() if value is not None}
+        return orjson.dumps({"v": _FORMAT, "s": self.stream, "h": shared, "e": encoded})
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> Timeline:

@@ -1,0 +1,99 @@
+"""Timelines: an ordered set of events by (at, id), and their stored form."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from engine_helpers import ev, st
+from hypothesis import given
+from hypothesis import strategies as hs
+
+from flowgauge.engine.timeline import Timeline
+from flowgauge.model import Change, FlowEvent
+
+
+def test_add_orders_by_time_then_id_and_skips_duplicates() -> None:
+    timeline = Timeline(stream="s")
+    for event in [st("c", 10, "QA"), st("b", 10, "QA"), ev("a", "created", 20)]:
+        added = timeline.add(event)
+        assert added is not None
+        timeline = added
+    assert [e.id for e in timeline.events] == ["b", "c", "a"]
+    assert timeline.add(ev("b", "created", 99)) is None  # same id: a redelivery
+    assert timeline.stream == "s"
+
+
+def test_from_events_equals_incremental_adds() -> None:
+    events = [st("c", 10, "QA"), ev("a", "created", 0), st("b", 10, "QA"), ev("a", "created", 0)]
+    timeline = Timeline()
+    for event in events:
+        timeline = timeline.add(event) or timeline
+    assert timeline == Timeline.from_events(events)
+
+
+def test_stream_is_taken_from_the_events_when_not_given() -> None:
+    assert Timeline.from_events([ev("a", "created", 0, stream="x")]).stream == "x"
+    added = Timeline().add(ev("a", "created", 0, stream="y"))
+    assert added is not None and added.stream == "y"
+
+
+_text = hs.text(alphabet="abcé#/: 0", min_size=1, max_size=6)
+_opt = hs.none() | _text
+_at = hs.datetimes(
+    min_value=datetime(2000, 1, 1),
+    max_value=datetime(2100, 1, 1),
+    timezones=hs.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))]),
+)
+_event = hs.builds(
+    FlowEvent,
+    id=_text,
+    type=hs.sampled_from(["created", "state", "labeled", "deployment", "incident_opened"]),
+    item=hs.sampled_from(["github:a#1", "github:a#2"]),
+    at=_at,
+    source=hs.sampled_from(["generic", "github"]),
+    stream=hs.none() | hs.sampled_from(["s", "t"]),
+    project=_opt,
+    kind=_opt,
+    state=_opt,
+    item_type=_opt,
+    label=_opt,
+    labels=hs.none() | hs.lists(_text, max_size=2).map(tuple),
+    links=hs.lists(_text, max_size=2).map(tuple),
+    service=_opt,
+    environment=_opt,
+    status=hs.none() | hs.sampled_from(["success", "failure"]),
+    changes=hs.lists(hs.builds(Change, id=_text, committed_at=hs.none() | _at), max_size=2).map(
+        tuple
+    ),
+    deployment=_opt,
+)
+
+
+@given(hs.lists(_event, max_size=6), hs.none() | hs.sampled_from(["s", "t"]))
+def test_serialization_round_trips(events: list[FlowEvent], stream: str | None) -> None:
+    timeline = Timeline.from_events(events, stream)
+    restored = Timeline.from_bytes(timeline.to_bytes())
+    assert restored == timeline
+    assert [e.model_dump() for e in restored.events] == [e.model_dump() for e in timeline.events]
+    assert [e.at.utcoffset() for e in restored.events] == [
+        e.at.utcoffset() for e in timeline.events
+    ]
+
+
+def test_serialization_is_compact() -> None:
+    events = [
+        ev("gh-1", "created", 0, item="github:acme/api#12", source="github", stream="delivery"),
+        ev(
+            "gh-2",
+            "state",
+            5,
+            item="github:acme/api#12",
+            source="github",
+            stream="delivery",
+            state="QA",
+        ),
+    ]
+    raw = Timeline.from_events(events).to_bytes()
+    assert raw.count(b"github:acme/api#12") == 1
+    assert raw.count(b"delivery") == 2  # the timeline's stream and the hoisted one
+    assert len(raw) < 240
