@@ -136,12 +136,15 @@ class Batch:
 
 # --- links between items ------------------------------------------------------------------------
 
+_REF = r"(?:[\w.-]+(?:/[\w.-]+)+)?#\d+\b"
+#: A closing keyword and the references it closes: `Fixes #1`, `Closes #1, o/r#2 and #3`.
 _CLOSES = re.compile(
     r"\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?|implement(?:s|ed)?)\s*:?\s+"
-    r"(?P<repo>[\w.-]+(?:/[\w.-]+)+)?#(?P<num>\d+)\b",
+    rf"(?P<refs>{_REF}(?:\s*(?:,|\band\b|&)?\s*{_REF})*)",
     re.IGNORECASE,
 )
-_JIRA_KEY = re.compile(r"(?<![\w-])([A-Z][A-Z0-9]+-[1-9]\d*)(?![\w-])")
+_ONE_REF = re.compile(r"(?P<repo>[\w.-]+(?:/[\w.-]+)+)?#(?P<num>\d+)")
+_JIRA_KEY = re.compile(r"(?<![A-Za-z0-9])([A-Z][A-Z0-9]+-[1-9]\d*)(?!\w)")
 #: Prefixes that look like Jira keys but are standards (UTF-8, SHA-256, ISO-8601, ...).
 _NOT_JIRA = re.compile(r"UTF|SHA|ISO|RFC|CVE|CWE|HTTPS?|TLS|SSL|AES|MD|PEP|IPV[46]?|X|GPT|ES|ECMA")
 
@@ -152,8 +155,9 @@ def links_from(texts: Iterable[Any], source: str, repo: str, sep: str = "#") -> 
     for raw in texts:
         if not isinstance(raw, str):
             continue
-        for match in _CLOSES.finditer(raw):
-            found.append(f"{source}:{match['repo'] or repo}{sep}{match['num']}")
+        for closing in _CLOSES.finditer(raw):
+            for match in _ONE_REF.finditer(closing["refs"]):
+                found.append(f"{source}:{match['repo'] or repo}{sep}{match['num']}")
         for key in _JIRA_KEY.findall(raw):
             if not _NOT_JIRA.fullmatch(key.split("-", 1)[0]):
                 found.append(f"jira:{key}")

@@ -1,0 +1,143 @@
+"""GitHub behaviours the corpus lacks, built by editing its real payloads (closed, merged...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sources_helpers import ev, needs_corpus, payload, same_events
+
+from flowgauge.model import FlowEvent
+from flowgauge.sources import PayloadError, github
+
+pytestmark = needs_corpus
+GH = "Codertocat/Hello-World"
+
+
+def run(event: str, body: Any) -> list[FlowEvent]:
+    return github.normalize({"x-github-event": event, "x-github-delivery": "d"}, body)
+
+
+def issue(name: str, **changes: Any) -> dict[str, Any]:
+    body = payload("github", name)
+    body["issue"].update(changes)
+    return body
+
+
+def pull(name: str, **changes: Any) -> dict[str, Any]:
+    body = payload("github", name)
+    body["pull_request"].update(changes)
+    return body
+
+
+def test_issue_closed_is_state_closed_at_closed_at() -> None:
+    body = issue("issues.opened.json", state="closed", closed_at="2019-05-16T10:00:00Z")
+    body["action"] = "closed"
+    (event,) = run("issues", body)
+    assert (event.type, event.state, event.at.isoformat()) == (
+        "state",
+        "closed",
+        "2019-05-16T10:00:00+00:00",
+    )
+
+
+def test_incident_label_opens_and_closing_resolves_an_incident() -> None:
+    labels = [{"name": "incident"}]
+    opened = run("issues", issue("issues.opened.json", labels=labels))
+    assert [e.type for e in opened] == ["created", "incident_opened"]
+    assert opened[1].service == GH and opened[1].item == f"github:{GH}#1"
+    closed = issue("issues.opened.json", labels=labels, closed_at="2019-05-16T10:00:00Z")
+    closed["action"] = "closed"
+    assert [e.type for e in run("issues", closed)] == ["state", "incident_resolved"]
+    labeled = issue("issues.labeled.json", labels=labels)
+    labeled["label"] = {"name": "Incident"}
+    assert [e.type for e in run("issues", labeled)] == ["labeled", "incident_opened"]
+
+
+def test_issue_type_wins_over_labels_for_item_type() -> None:
+    (event,) = run("issues", issue("issues.opened.json", type={"name": "Feature"}))
+    assert event.item_type == "feature"
+
+
+def test_merged_pull_request_is_state_merged_at_merged_at() -> None:
+    body = pull("pull_request.closed.json", merged=True, merged_at="2019-05-15T15:22:00Z")
+    (event,) = run("pull_request", body)
+    assert (event.state, event.at.isoformat()) == ("merged", "2019-05-15T15:22:00+00:00")
+
+
+def test_draft_pull_request_opens_as_draft() -> None:
+    (event,) = run("pull_request", pull("pull_request.opened.json", draft=True))
+    assert (event.type, event.state) == ("created", "draft")
+
+
+@pytest.mark.parametrize(
+    ("review_state", "expected"),
+    [
+        ("approved", "approved"),
+        ("changes_requested", "changes_requested"),
+        ("APPROVED", "approved"),
+    ],
+)
+def test_reviews_that_decide_move_the_pull_request(review_state: str, expected: str) -> None:
+    body = payload("github", "pull_request_review.submitted.json")
+    body["review"]["state"] = review_state
+    (event,) = run("pull_request_review", body)
+    assert (event.item, event.kind, event.state) == (f"github:{GH}#2", "pull_request", expected)
+    assert event.at.isoformat() == "2019-05-15T15:20:38+00:00"
+
+
+def test_pull_request_links_from_title_body_and_branch() -> None:
+    body = pull(
+        "pull_request.opened.json",
+        title="ABC-12: tidy the README",
+        body="Fixes #12, closes octo-org/other#3. Also resolved: #4; see #5. UTF-8 and SHA-256.",
+    )
+    body["pull_request"]["head"]["ref"] = "feature/OPS-7-readme"
+    (event,) = run("pull_request", body)
+    assert event.links == (
+        "jira:ABC-12",
+        f"github:{GH}#12",
+        "github:octo-org/other#3",
+        f"github:{GH}#4",
+        "jira:OPS-7",
+    )
+
+
+def test_project_status_edit_is_a_state_of_the_content_node() -> None:
+    body = payload("github", "projects_v2_item.edited.json")
+    body["changes"]["field_value"].update(
+        {"field_name": "Status", "from": {"name": "Todo"}, "to": {"id": "x", "name": "In Progress"}}
+    )
+    expected = ev(
+        "github",
+        "state",
+        "github:node/DI_lADOAWcTxs07G84AIjOy",
+        "2022-06-08T20:34:26Z",
+        state="In Progress",
+        project="PVT_kwDOAWcTxs07Gw",
+        kind="draft_issue",
+    )
+    same_events(run("projects_v2_item", body), [expected])
+    body["changes"]["field_value"]["field_name"] = "Priority"
+    assert run("projects_v2_item", body) == []
+
+
+@pytest.mark.parametrize(("state", "status"), [("failure", "failure"), ("error", "failure")])
+def test_failed_deployments(state: str, status: str) -> None:
+    body = payload("github", "deployment_status.created.json")
+    body["deployment_status"]["state"] = state
+    (event,) = run("deployment_status", body)
+    assert (event.type, event.status, event.environment) == ("deployment", status, "production")
+
+
+def test_event_inferred_from_the_body_when_the_header_is_missing() -> None:
+    events = github.normalize({}, payload("github", "issues.opened.json"))
+    assert [e.type for e in events] == ["created"]
+    assert events[0].id.startswith("github:c-")
+    with pytest.raises(PayloadError):
+        github.normalize({}, {"hello": "world"})
+
+
+def test_missing_repository_is_refused() -> None:
+    with pytest.raises(PayloadError, match=r"repository\.full_name"):
+        run("issues", payload("github", "issues.opened.json", repository=None))

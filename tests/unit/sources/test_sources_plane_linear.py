@@ -1,0 +1,158 @@
+"""Plane and Linear behaviours the corpus lacks (it has no Plane state change, no Linear Issue)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sources_helpers import ev, needs_corpus, payload, same_events
+
+from flowgauge.sources import PayloadError, linear, plane
+
+pytestmark = needs_corpus
+PROJECT = "59e3be42-87ec-4950-99a3-ae639cf2b089"
+ITEM = f"plane:{PROJECT}/775c5716-5302-4617-bb9f-2cd843911268"
+
+
+def plane_body(event: str, **data: Any) -> dict[str, Any]:
+    body = payload("plane", "v2.workitem.updated.json", event=event)
+    body["data"].update(data)
+    return body
+
+
+def test_plane_created_names_the_state_when_expanded() -> None:
+    body = plane_body("workitem.created", state={"id": "s1", "name": "Backlog"})
+    expected = ev(
+        "plane",
+        "created",
+        ITEM,
+        "2026-03-31T11:44:41.249292+00:00",
+        project=PROJECT,
+        kind="work_item",
+        state="Backlog",
+        labels=(),
+    )
+    same_events(plane.normalize({}, body), [expected])
+
+
+def test_plane_label_changes_by_id() -> None:
+    body = plane_body("workitem.updated", label_ids=["L2", "L3"])
+    body["previous_attributes"] = {"label_ids": ["L1", "L2"]}
+    events = plane.normalize({}, body)
+    assert [(e.type, e.label) for e in events] == [
+        ("state", None),
+        ("labeled", "L3"),
+        ("unlabeled", "L1"),
+    ]
+    assert events[0].labels == ("L2", "L3")
+
+
+def test_plane_deleted() -> None:
+    body = plane_body("workitem.deleted", deleted_at="2026-04-01T00:00:00+00:00")
+    (event,) = plane.normalize({}, body)
+    assert (event.type, event.item, event.at.isoformat()) == (
+        "deleted",
+        ITEM,
+        "2026-04-01T00:00:00+00:00",
+    )
+
+
+def test_plane_v1_state_change_has_content_derived_ids() -> None:
+    body = {
+        "event": "issue",
+        "action": "update",
+        "webhook_id": "w",
+        "workspace_id": "ws",
+        "data": {
+            "id": "i1",
+            "project": "p1",
+            "state": "s2",
+            "updated_at": "2023-10-25T06:44:48.543685Z",
+        },
+        "activity": {"field": "state_id", "old_value": "s1", "new_value": "s2", "actor": "a"},
+    }
+    (event,) = plane.normalize({"x-plane-delivery": "attempt-1"}, body)
+    assert (event.type, event.item, event.state) == ("state", "plane:p1/i1", "s2")
+    again = plane.normalize({"x-plane-delivery": "attempt-2"}, body)
+    assert [e.id for e in again] == [event.id] and event.id.startswith("plane:c-")
+    body["activity"]["field"] = "priority"
+    assert plane.normalize({}, body) == []
+
+
+def test_plane_body_without_event_is_refused() -> None:
+    with pytest.raises(PayloadError):
+        plane.normalize({}, {"data": {}})
+
+
+TEAM = {"id": "t1", "key": "ENG", "name": "Engineering"}
+DOING = {"id": "st-2", "name": "In Progress", "type": "started"}
+
+
+def linear_issue(action: str, **extra: Any) -> dict[str, Any]:
+    """A Linear Issue event in the documented (SDK schema) shape, on the 2021 sample's envelope."""
+    body = payload("linear", "Comment.create.docs-2021.json", type="Issue", action=action)
+    body["data"] = {
+        "id": "539068e2-ae88-4d09-bd75-22eb4a59612f",
+        "identifier": "ENG-123",
+        "number": 123,
+        "title": "Make it faster",
+        "stateId": DOING["id"],
+        "state": DOING,
+        "team": TEAM,
+        "labelIds": ["lb-1"],
+        "labels": [{"id": "lb-1", "name": "Bug"}],
+        "createdAt": "2020-01-23T12:00:00.000Z",
+        "updatedAt": "2020-01-24T09:30:00.000Z",
+    }
+    body.update(extra)
+    return body
+
+
+LINEAR_FIELDS = {"project": "ENG", "kind": "issue", "labels": ("Bug",), "item_type": "bug"}
+
+
+def test_linear_issue_create() -> None:
+    expected = ev(
+        "linear",
+        "created",
+        "linear:ENG-123",
+        "2020-01-23T12:00:00Z",
+        state="In Progress",
+        **LINEAR_FIELDS,
+    )
+    same_events(linear.normalize({"linear-delivery": "x"}, linear_issue("create")), [expected])
+
+
+def test_linear_state_change_needs_updated_from_state_id() -> None:
+    moved = linear_issue("update", updatedFrom={"stateId": "st-1", "updatedAt": "x"})
+    expected = ev(
+        "linear",
+        "state",
+        "linear:ENG-123",
+        "2020-01-24T09:30:00Z",
+        state="In Progress",
+        **LINEAR_FIELDS,
+    )
+    same_events(linear.normalize({}, moved), [expected])
+    renamed = linear_issue("update", updatedFrom={"title": "Make it fast"})
+    assert linear.normalize({}, renamed) == []
+
+
+def test_linear_label_changes() -> None:
+    body = linear_issue("update", updatedFrom={"labelIds": ["lb-0"]})
+    events = linear.normalize({}, body)
+    assert [(e.type, e.label) for e in events] == [("labeled", "Bug"), ("unlabeled", "lb-0")]
+
+
+def test_linear_remove_and_uuid_items() -> None:
+    body = linear_issue("remove")
+    del body["data"]["identifier"]
+    body["data"]["archivedAt"] = "2020-02-01T00:00:00.000Z"
+    (event,) = linear.normalize({}, body)
+    assert (event.type, event.item) == ("deleted", "linear:539068e2-ae88-4d09-bd75-22eb4a59612f")
+    assert event.project == "ENG"
+
+
+def test_linear_body_without_type_is_refused() -> None:
+    with pytest.raises(PayloadError):
+        linear.normalize({}, {"action": "create", "data": {}})
