@@ -1,0 +1,394 @@
+"""DORA's four keys per service, from deployment and incident events (METRICS.md, "DORA metrics").
+
+The state is a function of the *set* of events applied (deduplicated by event id), never of their
+arrival order. The worker hands it each service's whole DORA event set as one value (`apply`);
+the batch report groups recorded events the same way (`from_events`), so both compute the same
+numbers. docs/dora.md states every rule and reading in words.
+
+Layout: level 1 keeps each key's events and, per event id, which keys hold it; level 2 gathers the
+effective events per deployment id and per incident id (a deployment's or an incident's events
+may sit under different keys: an incident resolved without a `service` lands under key "");
+level 3 is one derived model per service, rebuilt lazily at the next `metrics` call when one of
+its inputs changed. A scrape then only bisects the window in each model.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from flowgauge.engine.quantile import quantiles_seconds
+from flowgauge.engine.snapshot import QUANTILES, ServiceMetrics
+from flowgauge.model.config import DoraConfig
+from flowgauge.model.events import DORA_TYPES, FlowEvent, to_micros
+
+_DAY_MICROS = 86_400_000_000
+
+
+def dora_key(event: FlowEvent) -> str:
+    """The key the worker stores a DORA event under: its service, or "" when it names none."""
+    return event.service or ""
+
+
+def _micros(duration: timedelta) -> int:
+    return duration // timedelta(microseconds=1)
+
+
+def _pick(a: FlowEvent, b: FlowEvent) -> FlowEvent:
+    """One event of two delivered under the same id: identical ones are one; else a fixed choice."""
+    if a is b or a == b:
+        return a
+    return min(a, b, key=lambda e: e.model_dump_json())
+
+
+def deployment_commit(event: FlowEvent) -> str:
+    """What identifies a deployment's content: its last change id, else its deployment id."""
+    return event.changes[-1].id if event.changes else event.item
+
+
+@dataclass(frozen=True)
+class _Incident:
+    """What the metrics need of one incident, from all its events (any key)."""
+
+    service: str | None
+    named: str | None  # the deployment id its earliest event naming one names
+    opened: int | None  # earliest incident_opened
+    resolved: int | None  # time of its last event when that is an incident_resolved
+    reference: int  # opened, else its earliest event: the time "unlinked" is counted at
+
+
+@dataclass
+class _Deployment:
+    """One counted deployment: successful, production, deduplicated by (environment, commit)."""
+
+    first: tuple[int, str]  # (time, event id) of its earliest successful event
+    changes: set[str] = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)  # deployment ids reported for it
+
+
+@dataclass(frozen=True)
+class _ServiceModel:
+    """One service's derived facts, each list ascending in time, for window bisection."""
+
+    deploy_times: list[int]
+    linked_prefix: list[int]  # deployments [0, i) with >= 1 linked incident
+    no_change_time_prefix: list[int]  # deployments [0, i) carrying no change with a commit time
+    lead_at: list[int]  # a change's first production deployment time ...
+    lead: list[int]  # ... and its lead time (micros), same order
+    restored_at: list[int]
+    restore: list[int]
+    unlinked_at: list[int]
+
+
+def _prefix(flags: Iterable[bool]) -> list[int]:
+    out = [0]
+    for flag in flags:
+        out.append(out[-1] + int(flag))
+    return out
+
+
+def _span(times: Sequence[int], low_exclusive: int, high_inclusive: int) -> tuple[int, int]:
+    return bisect_right(times, low_exclusive), bisect_right(times, high_inclusive)
+
+
+class DoraState:
+    """DORA metrics of a set of deployment and incident events, kept per key (service or "")."""
+
+    def __init__(self, config: DoraConfig) -> None:
+        self._config = config
+        self._production = frozenset(config.production)
+        self._window = _micros(config.window)
+        self._link_window = _micros(config.incident_link_window)
+        if self._window <= 0:
+            raise ValueError("dora.window must be longer than zero")
+        # level 1
+        self._keys: dict[str, dict[str, FlowEvent]] = {}
+        self._holders: dict[str, dict[str, FlowEvent]] = {}  # event id -> key -> event
+        # level 2 (effective events only)
+        self._deployments: dict[str, dict[str, FlowEvent]] = {}  # deployment id -> id -> event
+        self._incident_events: dict[str, dict[str, FlowEvent]] = {}  # incident id -> ...
+        self._service_refs: Counter[str] = Counter()  # services named by events
+        self._deployments_of: dict[str, Counter[str]] = {}  # service -> deployment ids
+        self._naming: dict[str, Counter[str]] = {}  # deployment id -> incidents naming it
+        self._incidents: dict[str, _Incident] = {}
+        self._incidents_of: dict[str, set[str]] = {}  # service -> incident ids
+        # level 3
+        self._models: dict[str, _ServiceModel] = {}
+        self._dirty: set[str] = set()
+        # per apply
+        self._touched_deployments: set[str] = set()
+        self._touched_incidents: set[str] = set()
+        self._touched_named: set[str] = set()
+
+    @classmethod
+    def from_events(cls, config: DoraConfig, events: Iterable[FlowEvent]) -> DoraState:
+        """Batch: the DORA events grouped by `dora_key`, each group applied once."""
+        groups: dict[str, list[FlowEvent]] = {}
+        for event in events:
+            if event.type in DORA_TYPES:
+                groups.setdefault(dora_key(event), []).append(event)
+        state = cls(config)
+        for key in sorted(groups):
+            state.apply(key, groups[key])
+        return state
+
+    # -- applying -----------------------------------------------------------------------------
+
+    def apply(self, key: str, events: Sequence[FlowEvent]) -> None:
+        """Replace everything applied under `key` by `events` (non-DORA types are ignored)."""
+        new: dict[str, FlowEvent] = {}
+        for event in events:
+            if event.type not in DORA_TYPES:
+                continue
+            seen = new.get(event.id)
+            new[event.id] = event if seen is None else _pick(seen, event)
+        old = self._keys.pop(key, {})
+        if new:
+            self._keys[key] = new
+        for event_id, event in old.items():
+            kept = new.get(event_id)
+            if kept is None or not (kept is event or kept == event):
+                self._release(event_id, key)
+        for event_id, event in new.items():
+            was = old.get(event_id)
+            if was is None or not (was is event or was == event):
+                self._hold(event_id, key, event)
+        self._settle()
+
+    def _effective(self, event_id: str) -> FlowEvent | None:
+        held = self._holders.get(event_id)
+        return held[min(held)] if held else None
+
+    def _hold(self, event_id: str, key: str, event: FlowEvent) -> None:
+        before = self._effective(event_id)
+        self._holders.setdefault(event_id, {})[key] = event
+        self._switch(before, self._effective(event_id))
+
+    def _release(self, event_id: str, key: str) -> None:
+        before = self._effective(event_id)
+        held = self._holders[event_id]
+        del held[key]
+        if not held:
+            del self._holders[event_id]
+        self._switch(before, self._effective(event_id))
+
+    def _switch(self, before: FlowEvent | None, after: FlowEvent | None) -> None:
+        if before is after or (before is not None and before == after):
+            return
+        if before is not None:
+            self._count(before, -1)
+        if after is not None:
+            self._count(after, +1)
+
+    def _count(self, event: FlowEvent, sign: int) -> None:
+        """Add (+1) or remove (-1) one effective event from the level-2 indexes."""
+        service = event.service or None
+        if service is not None:
+            _bump(self._service_refs, service, sign)
+            self._dirty.add(service)
+        by_item = self._deployments if event.type == "deployment" else self._incident_events
+        bucket = by_item.setdefault(event.item, {})
+        if sign > 0:
+            bucket[event.id] = event
+        else:
+            del bucket[event.id]
+            if not bucket:
+                del by_item[event.item]
+        if event.type == "deployment":
+            self._touched_deployments.add(event.item)
+            if service is not None:
+                _bump(self._deployments_of.setdefault(service, Counter()), event.item, sign)
+                if not self._deployments_of[service]:
+                    del self._deployments_of[service]
+        else:
+            self._touched_incidents.add(event.item)
+            if event.deployment is not None:
+                self._touched_named.add(event.deployment)
+                _bump(self._naming.setdefault(event.deployment, Counter()), event.item, sign)
+                if not self._naming[event.deployment]:
+                    del self._naming[event.deployment]
+
+    def _settle(self) -> None:
+        """Refresh the incidents whose inputs changed; mark every service they may move dirty."""
+        incidents = self._touched_incidents
+        for deployment in self._touched_deployments:
+            incidents.update(self._naming.get(deployment, ()))
+        named = self._touched_named
+        for incident_id in incidents:
+            old = self._incidents.pop(incident_id, None)
+            if old is not None and old.service is not None:
+                self._dirty.add(old.service)
+                self._unindex(incident_id, old.service)
+            new = self._summarize(incident_id)
+            if new is not None:
+                self._incidents[incident_id] = new
+                if new.service is not None:
+                    self._dirty.add(new.service)
+                    self._incidents_of.setdefault(new.service, set()).add(incident_id)
+                for event in self._incident_events[incident_id].values():
+                    if event.deployment is not None:
+                        named.add(event.deployment)
+        for deployment in named:
+            for event in self._deployments.get(deployment, {}).values():
+                if event.service:
+                    self._dirty.add(event.service)
+        self._touched_deployments = set()
+        self._touched_incidents = set()
+        self._touched_named = set()
+
+    def _unindex(self, incident_id: str, service: str) -> None:
+        ids = self._incidents_of[service]
+        ids.discard(incident_id)
+        if not ids:
+            del self._incidents_of[service]
+
+    def _summarize(self, incident_id: str) -> _Incident | None:
+        events = self._incident_events.get(incident_id)
+        if not events:
+            return None
+        timeline = sorted(events.values(), key=FlowEvent.sort_key)
+        named = next((e.deployment for e in timeline if e.deployment is not None), None)
+        service = next((e.service for e in timeline if e.service), None)
+        if service is None and named is not None:
+            deployed = sorted(self._deployments.get(named, {}).values(), key=FlowEvent.sort_key)
+            service = next((e.service for e in deployed if e.service), None)
+        opened = next((to_micros(e.at) for e in timeline if e.type == "incident_opened"), None)
+        last = timeline[-1]
+        resolved = to_micros(last.at) if last.type == "incident_resolved" else None
+        reference = opened if opened is not None else to_micros(timeline[0].at)
+        return _Incident(service, named, opened, resolved, reference)
+
+    # -- deriving -----------------------------------------------------------------------------
+
+    def _model(self, service: str) -> _ServiceModel:
+        if service in self._dirty or service not in self._models:
+            self._models[service] = self._build(service)
+            self._dirty.discard(service)
+        return self._models[service]
+
+    def _build(self, service: str) -> _ServiceModel:
+        events = [
+            event
+            for deployment in self._deployments_of.get(service, ())
+            for event in self._deployments[deployment].values()
+            if event.service == service
+        ]
+        # A change's commit time: the earliest any deployment event of the service reports.
+        committed: dict[str, int] = {}
+        for event in events:
+            for change in event.changes:
+                if change.committed_at is not None:
+                    at = to_micros(change.committed_at)
+                    if change.id not in committed or at < committed[change.id]:
+                        committed[change.id] = at
+        groups: dict[tuple[str, str], _Deployment] = {}
+        for event in events:
+            if event.status != "success" or event.environment not in self._production:
+                continue
+            identity = (event.environment, deployment_commit(event))
+            first = event.sort_key()
+            group = groups.get(identity)
+            if group is None:
+                group = groups[identity] = _Deployment(first)
+            elif first < group.first:
+                group.first = first
+            group.changes.update(change.id for change in event.changes)
+            group.ids.add(event.item)
+        ordered = sorted(groups.values(), key=lambda g: g.first)
+        times = [group.first[0] for group in ordered]
+
+        first_deployed: dict[str, int] = {}
+        for group in ordered:
+            for change_id in group.changes:
+                first_deployed.setdefault(change_id, group.first[0])
+        leads = sorted(
+            (at, at - committed[change])
+            for change, at in first_deployed.items()
+            if change in committed and committed[change] <= at
+        )
+
+        linked = [False] * len(ordered)
+        positions: dict[str, list[int]] = {}
+        for index, group in enumerate(ordered):
+            for deployment in group.ids:
+                positions.setdefault(deployment, []).append(index)
+        for deployment, indexes in positions.items():
+            for incident_id in self._naming.get(deployment, ()):
+                incident = self._incidents.get(incident_id)
+                if incident is not None and incident.named == deployment:
+                    for index in indexes:
+                        linked[index] = True
+
+        restores: list[tuple[int, int]] = []
+        unlinked: list[int] = []
+        for incident_id in self._incidents_of.get(service, ()):
+            incident = self._incidents[incident_id]
+            if incident.opened is not None and incident.resolved is not None:
+                restores.append((incident.resolved, incident.resolved - incident.opened))
+            if incident.named is not None and incident.named in self._deployments:
+                continue  # linked by name (counted where that deployment is)
+            if incident.opened is not None:
+                latest = bisect_right(times, incident.opened) - 1
+                if latest >= 0 and times[latest] > incident.opened - self._link_window:
+                    linked[latest] = True
+                    continue
+            unlinked.append(incident.reference)
+        restores.sort()
+        unlinked.sort()
+        return _ServiceModel(
+            deploy_times=times,
+            linked_prefix=_prefix(linked),
+            no_change_time_prefix=_prefix(
+                not any(change in committed for change in group.changes) for group in ordered
+            ),
+            lead_at=[at for at, _ in leads],
+            lead=[lead for _, lead in leads],
+            restored_at=[at for at, _ in restores],
+            restore=[duration for _, duration in restores],
+            unlinked_at=unlinked,
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def services(self) -> list[str]:
+        """Every service named by a deployment or incident event (or an incident's deployment)."""
+        return sorted(set(self._service_refs) | set(self._incidents_of))
+
+    def metrics(self, now_micros: int) -> list[ServiceMetrics]:
+        """The four keys of every service seen, over `now - window < t <= now`, by service."""
+        low = now_micros - self._window
+        days = self._window / _DAY_MICROS
+        out: list[ServiceMetrics] = []
+        services = self.services()
+        for gone in set(self._models).difference(services):
+            del self._models[gone]
+        for service in services:
+            model = self._model(service)
+            a, b = _span(model.deploy_times, low, now_micros)
+            deployments = b - a
+            linked = model.linked_prefix[b] - model.linked_prefix[a]
+            without = model.no_change_time_prefix[b] - model.no_change_time_prefix[a]
+            la, lb = _span(model.lead_at, low, now_micros)
+            ra, rb = _span(model.restored_at, low, now_micros)
+            ua, ub = _span(model.unlinked_at, low, now_micros)
+            out.append(
+                ServiceMetrics(
+                    service=service,
+                    deployment_frequency_per_day=deployments / days,
+                    lead_time_for_changes=quantiles_seconds(sorted(model.lead[la:lb]), QUANTILES),
+                    change_failure_ratio=linked / deployments if deployments else None,
+                    time_to_restore=quantiles_seconds(sorted(model.restore[ra:rb]), QUANTILES),
+                    unlinked_incidents=ub - ua,
+                    deployments_without_change_times=without,
+                )
+            )
+        return out
+
+
+def _bump(counter: Counter[str], key: str, sign: int) -> None:
+    counter[key] += sign
+    if counter[key] <= 0:
+        del counter[key]

@@ -1,0 +1,290 @@
+"""DORA engine properties: order, duplication and key-splitting never change the metrics, and the
+engine equals a brute-force oracle written from METRICS.md and docs/dora.md."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flowgauge.engine.dora import DoraState, dora_key
+from flowgauge.engine.snapshot import QUANTILES, ServiceMetrics, quantile_label
+from flowgauge.model import Change, DoraConfig, FlowEvent, to_micros
+
+BASE = datetime(2026, 3, 1, tzinfo=UTC)
+CONFIG = DoraConfig(production=("production", "prod-eu"), window="10h", incident_link_window="3h")
+NOWS = (0, 5, 10, 12, 15, 20, 24, 30, 40)  # hours; events fall on hours 0..30
+
+
+def at(hours: int) -> datetime:
+    return BASE + timedelta(hours=hours)
+
+
+def hours_to_micros(hours: int) -> int:
+    return to_micros(at(hours))
+
+
+hours = st.integers(0, 30)
+services = st.sampled_from(["api", "web", None])
+changes = st.lists(
+    st.builds(
+        lambda cid, h: Change(id=cid, committed_at=None if h is None else at(h)),
+        st.sampled_from(["c0", "c1", "c2", "c3", "c4"]),
+        st.none() | st.integers(0, 30),
+    ),
+    max_size=3,
+).map(tuple)
+
+
+@st.composite
+def deployment(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "type": "deployment",
+        "item": draw(st.sampled_from(["d0", "d1", "d2", "d3"])),
+        "at": at(draw(hours)),
+        "service": draw(services),
+        "environment": draw(
+            st.sampled_from(["production", "production", "prod-eu", "staging", None])
+        ),
+        "status": draw(st.sampled_from(["success", "success", "failure", None])),
+        "changes": draw(changes),
+    }
+
+
+@st.composite
+def incident(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "type": draw(st.sampled_from(["incident_opened", "incident_resolved"])),
+        "item": draw(st.sampled_from(["i0", "i1", "i2"])),
+        "at": at(draw(hours)),
+        "service": draw(services),
+        "deployment": draw(st.sampled_from([None, "d0", "d1", "d2", "d9"])),
+    }
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[FlowEvent]:
+    specs = draw(st.lists(deployment() | incident(), max_size=30))
+    return [FlowEvent(id=f"e{n}", **spec) for n, spec in enumerate(specs)]
+
+
+def metrics_at(state: DoraState) -> list[list[ServiceMetrics]]:
+    return [state.metrics(hours_to_micros(h)) for h in NOWS]
+
+
+@settings(deadline=None)
+@given(histories(), st.data())
+def test_any_order_and_duplication_give_the_same_metrics(
+    events: list[FlowEvent], data: st.DataObject
+) -> None:
+    expected = metrics_at(DoraState.from_events(CONFIG, events))
+    extra = data.draw(st.lists(st.sampled_from(events), max_size=10)) if events else []
+    arrival = data.draw(st.permutations(events + extra))
+    assert metrics_at(DoraState.from_events(CONFIG, arrival)) == expected
+    # The worker: after each arrival, the arriving event's key is re-applied with its whole set.
+    live = DoraState(CONFIG)
+    sets: dict[str, list[FlowEvent]] = {}
+    for event in arrival:
+        key = dora_key(event)
+        sets.setdefault(key, []).append(event)
+        live.apply(key, sets[key])
+        live.metrics(hours_to_micros(20))  # scrapes in between must not disturb anything
+    assert metrics_at(live) == expected
+
+
+@settings(deadline=None)
+@given(histories(), st.randoms(use_true_random=False))
+def test_keys_applied_in_any_order_with_intermediate_sets_equal_the_batch(
+    events: list[FlowEvent], rnd: random.Random
+) -> None:
+    by_key: dict[str, list[FlowEvent]] = {}
+    for event in events:
+        by_key.setdefault(dora_key(event), []).append(event)
+    keys = list(by_key)
+    state = DoraState(CONFIG)
+    current: dict[str, list[FlowEvent]] = {}
+    steps = [(rnd.choice(keys), 0.5) for _ in range(rnd.randint(0, 8))] if keys else []
+    steps += [(key, 1.0) for key in rnd.sample(keys, len(keys))]
+    for key, share in steps:  # any subsets first (some empty: a removed key), then every full set
+        current[key] = [e for e in by_key[key] if rnd.random() < share]
+        state.apply(key, current[key])
+        union = [e for chosen in current.values() for e in chosen]
+        assert metrics_at(state) == metrics_at(DoraState.from_events(CONFIG, union))
+    assert metrics_at(state) == metrics_at(DoraState.from_events(CONFIG, events))
+
+
+# -- the oracle: METRICS.md "DORA metrics" and the readings of docs/dora.md, done naively -------
+
+
+def oracle(config: DoraConfig, events: Iterable[FlowEvent], now: int) -> list[ServiceMetrics]:
+    window = config.window // timedelta(microseconds=1)
+    link = config.incident_link_window // timedelta(microseconds=1)
+    events = list({e.id: e for e in events}.values())
+
+    def t(e: FlowEvent) -> int:
+        return to_micros(e.at)
+
+    def in_window(x: int) -> bool:
+        return now - window < x <= now
+
+    deploys = [e for e in events if e.type == "deployment"]
+    incident_events = [e for e in events if e.type != "deployment"]
+
+    # counted deployments: successful, production, one per (service, environment, commit)
+    grouped: dict[tuple[str, str, str], list[FlowEvent]] = {}
+    for e in deploys:
+        if e.service and e.status == "success" and e.environment in config.production:
+            commit = e.changes[-1].id if e.changes else e.item
+            grouped.setdefault((e.service, e.environment, commit), []).append(e)
+    counted: list[dict[str, Any]] = []
+    for (owner, _, _), es in grouped.items():
+        first = min(es, key=lambda e: (t(e), e.id))
+        counted.append(
+            {
+                "service": owner,
+                "time": t(first),
+                "tie": first.id,
+                "changes": {c.id for e in es for c in e.changes},
+                "ids": {e.item for e in es},
+                "linked": False,
+            }
+        )
+
+    def commit_time(service: str, change: str) -> int | None:
+        found = [
+            to_micros(c.committed_at)
+            for e in deploys
+            if e.service == service
+            for c in e.changes
+            if c.id == change and c.committed_at is not None
+        ]
+        return min(found) if found else None
+
+    incidents: list[dict[str, Any]] = []
+    for iid in {e.item for e in incident_events}:
+        timeline = sorted((e for e in incident_events if e.item == iid), key=lambda e: (t(e), e.id))
+        named: str | None = next((e.deployment for e in timeline if e.deployment), None)
+        service: str | None = next((e.service for e in timeline if e.service), None)
+        if service is None and named is not None:
+            named_events = sorted(
+                (e for e in deploys if e.item == named), key=lambda e: (t(e), e.id)
+            )
+            service = next((e.service for e in named_events if e.service), None)
+        opened = next((t(e) for e in timeline if e.type == "incident_opened"), None)
+        resolved = t(timeline[-1]) if timeline[-1].type == "incident_resolved" else None
+        linked = False
+        if named is not None and any(e.item == named for e in deploys):
+            linked = True
+            for d in counted:
+                if named in d["ids"]:
+                    d["linked"] = True
+        elif service is not None and opened is not None:
+            near = [
+                d
+                for d in counted
+                if d["service"] == service and opened - link < d["time"] <= opened
+            ]
+            if near:
+                linked = True
+                max(near, key=lambda d: (d["time"], d["tie"]))["linked"] = True
+        incidents.append(
+            {
+                "service": service,
+                "opened": opened,
+                "resolved": resolved,
+                "linked": linked,
+                "reference": opened if opened is not None else t(timeline[0]),
+            }
+        )
+
+    def quantiles(samples: Sequence[int]) -> dict[str, float]:
+        if not samples:
+            return {}
+        values = np.quantile(np.array(samples, dtype=np.int64), QUANTILES)
+        return {quantile_label(q): float(v) / 1e6 for q, v in zip(QUANTILES, values, strict=True)}
+
+    names = {e.service for e in events if e.service} | {
+        i["service"] for i in incidents if i["service"]
+    }
+    out = []
+    for service in sorted(names):
+        mine = [d for d in counted if d["service"] == service and in_window(d["time"])]
+        leads = []
+        for change in {c for d in counted if d["service"] == service for c in d["changes"]}:
+            first = min(
+                d["time"] for d in counted if d["service"] == service and change in d["changes"]
+            )
+            committed = commit_time(service, change)
+            if in_window(first) and committed is not None and committed <= first:
+                leads.append(first - committed)
+        restores = [
+            i["resolved"] - i["opened"]
+            for i in incidents
+            if i["service"] == service
+            and i["opened"] is not None
+            and i["resolved"] is not None
+            and in_window(i["resolved"])
+        ]
+        out.append(
+            ServiceMetrics(
+                service=service,
+                deployment_frequency_per_day=len(mine) / (window / 86_400e6),
+                lead_time_for_changes=quantiles(sorted(leads)),
+                change_failure_ratio=(sum(d["linked"] for d in mine) / len(mine) if mine else None),
+                time_to_restore=quantiles(sorted(restores)),
+                unlinked_incidents=sum(
+                    1
+                    for i in incidents
+                    if i["service"] == service and not i["linked"] and in_window(i["reference"])
+                ),
+                deployments_without_change_times=sum(
+                    1
+                    for d in mine
+                    if not any(commit_time(service, c) is not None for c in d["changes"])
+                ),
+            )
+        )
+    return out
+
+
+def approx(metrics: list[ServiceMetrics]) -> list[dict[str, Any]]:
+    return [
+        {
+            name: pytest.approx(value, rel=1e-9, abs=1e-9)
+            if isinstance(value, dict | float)
+            else value
+            for name, value in vars(m).items()
+        }
+        for m in metrics
+    ]
+
+
+def live(events: Sequence[FlowEvent], rnd: random.Random) -> DoraState:
+    """The worker's way: events arrive one by one, each re-applying its key's whole set."""
+    state = DoraState(CONFIG)
+    sets: dict[str, list[FlowEvent]] = {}
+    for event in rnd.sample(list(events), len(events)):
+        key = dora_key(event)
+        sets.setdefault(key, []).append(event)
+        state.apply(key, sets[key])
+        if rnd.random() < 0.3:
+            state.metrics(hours_to_micros(rnd.randint(0, 40)))
+    return state
+
+
+@settings(deadline=None, max_examples=300)
+@given(histories(), st.randoms(use_true_random=False))
+def test_engine_equals_the_oracle(events: list[FlowEvent], rnd: random.Random) -> None:
+    batch = DoraState.from_events(CONFIG, events)
+    streamed = live(events, rnd)
+    for h in NOWS:
+        now = hours_to_micros(h)
+        expected = approx(oracle(CONFIG, events, now))
+        assert [vars(m) for m in batch.metrics(now)] == expected
+        assert [vars(m) for m in streamed.metrics(now)] == expected
