@@ -1,0 +1,121 @@
+"""The `flowgauge` command: up, ingest, worker, check-config, replay, report."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from flowgauge.settings import Settings
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from flowgauge.local import up
+
+    return up(_settings(), with_demo=args.demo)
+
+
+def cmd_ingest(_: argparse.Namespace) -> int:
+    from flowgauge.ingest.server import run
+
+    run(_settings())
+    return 0
+
+
+def cmd_worker(_: argparse.Namespace) -> int:
+    from flowgauge.stream.worker import run
+
+    run(_settings())
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from flowgauge.model.loader import ConfigError, load_config
+
+    try:
+        config = load_config(args.file)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    for stream in config.streams:
+        stages = ", ".join(f"{s.name} ({s.kind})" for s in stream.stages)
+        print(f"{args.file}: stream {stream.name}: {stages}")
+    print(f"{args.file}: OK")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from flowgauge import report
+    from flowgauge.model.loader import ConfigError, load_config
+    from flowgauge.records import RecordError
+
+    try:
+        config = load_config(args.config or _settings().config)
+        processor = report.build(args.files, config)
+    except (ConfigError, RecordError, OSError) as exc:
+        print(f"flowgauge report: {exc}", file=sys.stderr)
+        return 1
+    text = report.prom_text(processor)
+    if args.format == "prom":
+        sys.stdout.write(text)
+        return 0
+    rows = report.samples(text)
+    if args.compare is not None:
+        sys.stdout.write(report.compare(rows, args.compare))
+        return 0
+    sys.stdout.write(report.FORMATS[args.format](rows))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from flowgauge.replay import replay
+
+    return replay(_settings(), args.files, to=args.to, url=args.url, batch=args.batch)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "up": cmd_up,
+    "ingest": cmd_ingest,
+    "worker": cmd_worker,
+    "check-config": cmd_check_config,
+    "report": cmd_report,
+    "replay": cmd_replay,
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="flowgauge", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="broker (embedded unless FLOWGAUGE_KAFKA), worker, ingester")
+    up.add_argument("--demo", action="store_true", help="also post a simulated value stream")
+    sub.add_parser("ingest", help="the webhook ingester alone")
+    sub.add_parser("worker", help="a Faust worker alone")
+    check = sub.add_parser("check-config", help="validate a value-stream config")
+    check.add_argument("file", type=Path)
+    rep = sub.add_parser("report", help="the metrics, in batch, from recorded events")
+    rep.add_argument("files", type=Path, nargs="+")
+    rep.add_argument("--format", choices=["table", "json", "csv", "prom"], default="table")
+    rep.add_argument("--compare", type=Path, metavar="BASELINE.json")
+    rep.add_argument("--config", type=Path, help="default: FLOWGAUGE_CONFIG or the built-in")
+    rp = sub.add_parser("replay", help="send recorded webhooks / generic events again")
+    rp.add_argument("files", type=Path, nargs="+")
+    rp.add_argument("--to", choices=["ingester", "topic"], default="ingester")
+    rp.add_argument("--url", help="ingester base URL (default: http://FLOWGAUGE_INGEST_BIND)")
+    rp.add_argument("--batch", type=int, default=200, help="generic events per request")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = parser().parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,185 @@
+"""Every metric flowgauge exposes, declared in one place, and the collector that reads state.
+
+Flow and DORA gauges are not kept in prometheus_client objects: a custom collector asks the
+engine for a `Snapshot` at scrape time, so a scrape always shows the state as it is, and a
+partition given up in a rebalance disappears from `/metrics` with the state that held it.
+The registry is always injected: nothing here touches the global default registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from flowgauge.engine.snapshot import Quantiles, ServiceMetrics, Snapshot, StreamMetrics
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    help: str
+    labels: tuple[str, ...]
+
+
+def _f(name: str, help: str, *labels: str) -> Family:
+    return Family(f"flowgauge_{name}", help, labels)
+
+
+WIP = _f("wip_items", "Items whose current stage is this (non-done) stage.", "stream", "stage")
+BLOCKED = _f("blocked_items", "In-progress items blocked now, by stage.", "stream", "stage")
+SLE_BREACH = _f(
+    "sle_breach_items", "Started, in-progress items older than the stream's SLE.", "stream", "stage"
+)
+AGE = _f(
+    "work_item_age_seconds",
+    "Age of in-progress items (now - started_at, or - created_at if not started).",
+    "stream", "stage", "quantile",
+)
+LEAD = _f("lead_time_seconds", "completed_at - created_at, items completed in window.",
+          "stream", "quantile")
+CYCLE = _f("cycle_time_seconds", "completed_at - started_at, started items completed in window.",
+           "stream", "quantile")
+STAGE_TIME = _f("stage_time_seconds", "Time in stage of items completed in window that visited it.",
+                "stream", "stage", "quantile")
+STAGE_SECONDS = _f(
+    "stage_seconds",
+    "Seconds items completed in window spent in the stage, by kind (active, wait, blocked).",
+    "stream", "stage", "kind",
+)
+THROUGHPUT = _f("throughput_items", "Items completed in window.", "stream")
+EFFICIENCY = _f("flow_efficiency_ratio", "Sum active / sum (active+wait+blocked), completed in "
+                "window, from started_at.", "stream")
+REWORK = _f("rework_ratio", "Share of items completed in window that moved backwards.", "stream")
+DEFECT = _f("defect_ratio", "Share of items completed in window of a defect type.", "stream")
+DEPLOY_FREQ = _f("dora_deployment_frequency_per_day",
+                 "Successful production deployments in the DORA window per day.", "service")
+LEAD_CHANGES = _f("dora_lead_time_for_changes_seconds",
+                  "Commit to first successful production deployment.", "service", "quantile")
+CFR = _f("dora_change_failure_ratio",
+         "Share of production deployments in window linked to an incident.", "service")
+TTR = _f("dora_time_to_restore_seconds", "Incident opened to resolved, resolved in window.",
+         "service", "quantile")
+UNLINKED = _f("dora_unlinked_incidents", "Incidents linked to no deployment.", "service")
+NO_CHANGE_TIMES = _f("dora_deployments_without_change_times",
+                     "Production deployments in window carrying no change with a commit time.",
+                     "service")
+
+FLOW_FAMILIES = (WIP, BLOCKED, SLE_BREACH, AGE, LEAD, CYCLE, STAGE_TIME, STAGE_SECONDS,
+                 THROUGHPUT, EFFICIENCY, REWORK, DEFECT)
+DORA_FAMILIES = (DEPLOY_FREQ, LEAD_CHANGES, CFR, TTR, UNLINKED, NO_CHANGE_TIMES)
+
+
+def _family(family: Family) -> GaugeMetricFamily:
+    return GaugeMetricFamily(family.name, family.help, labels=list(family.labels))
+
+
+def _stream_samples(m: StreamMetrics, out: dict[str, GaugeMetricFamily]) -> None:
+    s = m.stream
+    for stage, n in m.wip.items():
+        out[WIP.name].add_metric([s, stage], n)
+    for stage, n in m.blocked.items():
+        out[BLOCKED.name].add_metric([s, stage], n)
+    for stage, n in m.sle_breaches.items():
+        out[SLE_BREACH.name].add_metric([s, stage], n)
+    for stage, qs in m.age.items():
+        _quantiles(out[AGE.name], [s, stage], qs)
+    _quantiles(out[LEAD.name], [s], m.lead_time)
+    _quantiles(out[CYCLE.name], [s], m.cycle_time)
+    for stage, qs in m.stage_time.items():
+        _quantiles(out[STAGE_TIME.name], [s, stage], qs)
+    for stage, kinds in m.stage_seconds.items():
+        for kind, seconds in kinds.items():
+            out[STAGE_SECONDS.name].add_metric([s, stage, kind], seconds)
+    out[THROUGHPUT.name].add_metric([s], m.throughput)
+    for family, value in ((EFFICIENCY, m.flow_efficiency), (REWORK, m.rework_ratio),
+                          (DEFECT, m.defect_ratio)):
+        if value is not None:
+            out[family.name].add_metric([s], value)
+
+
+def _service_samples(m: ServiceMetrics, out: dict[str, GaugeMetricFamily]) -> None:
+    s = m.service
+    out[DEPLOY_FREQ.name].add_metric([s], m.deployment_frequency_per_day)
+    _quantiles(out[LEAD_CHANGES.name], [s], m.lead_time_for_changes)
+    if m.change_failure_ratio is not None:
+        out[CFR.name].add_metric([s], m.change_failure_ratio)
+    _quantiles(out[TTR.name], [s], m.time_to_restore)
+    out[UNLINKED.name].add_metric([s], m.unlinked_incidents)
+    out[NO_CHANGE_TIMES.name].add_metric([s], m.deployments_without_change_times)
+
+
+def _quantiles(family: GaugeMetricFamily, labels: list[str], qs: Quantiles) -> None:
+    for q, value in qs.items():
+        family.add_metric([*labels, q], value)
+
+
+def snapshot_metrics(snapshot: Snapshot) -> Iterator[Metric]:
+    """The flow and DORA families of one snapshot, in a fixed order."""
+    out = {f.name: _family(f) for f in (*FLOW_FAMILIES, *DORA_FAMILIES)}
+    for stream in snapshot.streams:
+        _stream_samples(stream, out)
+    for service in snapshot.services:
+        _service_samples(service, out)
+    yield from out.values()
+
+
+class SnapshotCollector(Collector):
+    """Reads the engine at scrape time (prometheus_client's custom-collector pattern)."""
+
+    def __init__(self, snapshot: Callable[[], Snapshot]) -> None:
+        self._snapshot = snapshot
+
+    def collect(self) -> Iterator[Metric]:
+        yield from snapshot_metrics(self._snapshot())
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # families depend on state; skip the registration-time collect()
+
+
+def render(snapshot: Snapshot) -> bytes:
+    """The Prometheus text of a snapshot alone: what `report --format prom` prints."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(SnapshotCollector(lambda: snapshot))
+    return generate_latest(registry)
+
+
+@dataclass(frozen=True)
+class WorkerMetrics:
+    """The worker's own pipeline counters (beside the flow gauges on its `/metrics`)."""
+
+    events: Counter
+    deliveries: Counter
+    dead_letters: Counter
+    ready: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> WorkerMetrics:
+        return cls(
+            events=Counter("flowgauge_events", "Canonical events consumed by outcome "
+                           "(applied, duplicate).", ["outcome"], registry=registry),
+            deliveries=Counter("flowgauge_deliveries", "Raw deliveries normalized, by source and "
+                               "outcome.", ["source", "outcome"], registry=registry),
+            dead_letters=Counter("flowgauge_dead_letters", "Deliveries sent to the dead-letter "
+                                 "topic, by source.", ["source"], registry=registry),
+            ready=Gauge("flowgauge_worker_ready", "1 once recovered and consuming.",
+                        registry=registry),
+        )
+
+
+@dataclass(frozen=True)
+class IngestMetrics:
+    """The ingester's counters (CONTRACT.md: `flowgauge_webhooks_total` by source, outcome)."""
+
+    webhooks: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> IngestMetrics:
+        return cls(
+            webhooks=Counter("flowgauge_webhooks", "Webhook requests by source and outcome "
+                             "(accepted, ignored, unauthorized, invalid, too_large, unavailable).",
+                             ["source", "outcome"], registry=registry),
+        )

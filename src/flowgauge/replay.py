@@ -1,0 +1,90 @@
+"""`flowgauge replay`: recorded generic events or deliveries, through the ingester or the topic."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from flowgauge.demo import sign
+from flowgauge.model.delivery import Delivery
+from flowgauge.records import Record, RecordError, read_records
+from flowgauge.settings import Settings
+from flowgauge.stream.topics import Topics, ensure_topics
+
+
+def _progress(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // max(total, 1)
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        if response.status != 202:
+            raise RecordError(f"{url}: answered {response.status}")
+
+
+def _to_ingester(settings: Settings, records: list[Record], base: str, batch: int) -> None:
+    secret = settings.secret_for("generic")
+    pending: list[Any] = []
+
+    def flush() -> None:
+        body = orjson.dumps(pending)
+        headers = {"X-Flowgauge-Signature": sign(secret, body)} if secret else {}
+        _post(f"{base}/webhooks/generic", body, headers)
+        pending.clear()
+
+    for done, record in enumerate(records, start=1):
+        if record.delivery is not None:
+            d = record.delivery
+            _post(f"{base}/webhooks/{d.source}", d.body.encode(), dict(d.headers))
+        else:
+            pending.extend(record.generic or [])
+            if len(pending) >= batch:
+                flush()
+        _progress(done, len(records))
+    if pending:
+        flush()
+
+
+async def _to_topic(settings: Settings, records: list[Record]) -> None:
+    await ensure_topics(settings)
+    topic = Topics.of(settings).raw
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, acks="all")
+    await producer.start()
+    try:
+        for done, record in enumerate(records, start=1):
+            delivery = record.delivery or Delivery(
+                source="generic", headers={}, body=orjson.dumps(record.generic).decode(),
+                received_at="", delivery_id=f"replay:{record.where}")
+            await producer.send(topic, key=delivery.delivery_id.encode(),
+                                value=delivery.to_bytes())
+            if done % 500 == 0 or done == len(records):
+                await producer.flush()
+                _progress(done, len(records))
+    finally:
+        await producer.stop()
+
+
+def replay(settings: Settings, paths: list[Path], to: str, url: str | None, batch: int) -> int:
+    try:
+        records = list(read_records(paths))
+        if to == "topic":
+            asyncio.run(_to_topic(settings, records))
+        else:
+            _to_ingester(settings, records, url or f"http://{settings.ingest_bind}", batch)
+    except (RecordError, OSError, urllib.error.URLError) as exc:
+        print(f"\nflowgauge replay: {exc}", file=sys.stderr)
+        return 1
+    print(f"\nreplayed {len(records)} records", file=sys.stderr)
+    return 0

@@ -1,0 +1,88 @@
+"""`flowgauge report`: the live metrics, computed in batch, as table, JSON, CSV or Prometheus text.
+
+`--format prom` renders through the very collector the worker serves, so its samples are the
+ones `/metrics` would show for the same events.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from prometheus_client.parser import text_string_to_metric_families
+
+from flowgauge.engine.processor import Processor
+from flowgauge.exposition import render
+from flowgauge.model import FlowConfig
+from flowgauge.records import read_events
+
+Sample = tuple[str, tuple[tuple[str, str], ...], float]
+
+
+def build(paths: list[Path], config: FlowConfig) -> Processor:
+    return Processor.from_events(config, read_events(paths, config))
+
+
+def prom_text(processor: Processor, wall_micros: int | None = None) -> str:
+    wall = time.time_ns() // 1000 if wall_micros is None else wall_micros
+    return render(processor.snapshot(wall)).decode()
+
+
+def samples(text: str) -> list[Sample]:
+    out: list[Sample] = []
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out.append((s.name, tuple(sorted(s.labels.items())), s.value))
+    return out
+
+
+def _label_text(labels: tuple[tuple[str, str], ...]) -> str:
+    return ",".join(f"{k}={v}" for k, v in labels)
+
+
+def as_json(rows: list[Sample]) -> str:
+    return orjson.dumps([{"name": n, "labels": dict(ls), "value": v} for n, ls, v in rows],
+                        option=orjson.OPT_INDENT_2).decode()
+
+
+def as_csv(rows: list[Sample]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["metric", "labels", "value"])
+    for name, labels, value in rows:
+        writer.writerow([name, _label_text(labels), repr(value)])
+    return buffer.getvalue()
+
+
+def as_table(rows: list[Sample]) -> str:
+    lines = [(name.removeprefix("flowgauge_"), _label_text(labels), f"{value:.6g}")
+             for name, labels, value in rows]
+    if not lines:
+        return "(no metrics)\n"
+    w0 = max(len(a) for a, _, _ in lines)
+    w1 = max(len(b) for _, b, _ in lines)
+    return "".join(f"{a:<{w0}}  {b:<{w1}}  {c:>12}\n" for a, b, c in lines)
+
+
+def compare(rows: list[Sample], baseline_path: Path) -> str:
+    """Each metric beside its baseline value, with the change (the baseline → measure loop)."""
+    baseline: Any = orjson.loads(baseline_path.read_bytes())
+    before = {(r["name"], tuple(sorted(r["labels"].items()))): float(r["value"]) for r in baseline}
+    now = {(n, ls): v for n, ls, v in rows}
+    lines = ["metric  labels  baseline  now  change"]
+    for key in sorted(before.keys() | now.keys()):
+        old, new = before.get(key), now.get(key)
+        change = "" if old is None or new is None else f"{new - old:+.6g}"
+        if old not in (None, 0.0) and new is not None:
+            change += f" ({(new - old) / abs(old):+.1%})"  # type: ignore[operator]
+        fmt = lambda v: "-" if v is None else f"{v:.6g}"  # noqa: E731
+        lines.append(f"{key[0].removeprefix('flowgauge_')}  {_label_text(key[1])}  "
+                     f"{fmt(old)}  {fmt(new)}  {change}")
+    return "\n".join(lines) + "\n"
+
+
+FORMATS = {"table": as_table, "json": as_json, "csv": as_csv}

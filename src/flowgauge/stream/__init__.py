@@ -1,0 +1,1 @@
+"""The Faust side: app factory, topics, the table, thin agents, broker workarounds."""

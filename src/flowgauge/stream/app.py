@@ -1,0 +1,159 @@
+"""The Faust app: topics, the item table, and two thin agents.
+
+State design (see docs/architecture.md): the table holds one absolute value per key, the whole
+deduplicated timeline, written whole. A replayed or duplicated event is a no-op, a lost write
+heals with the next event of that key, and no aggregate is ever persisted: the in-memory
+`Processor` is rebuilt from the table after every recovery and then updated per event.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from flowgauge.engine.processor import Processor
+from flowgauge.engine.timeline import Timeline
+from flowgauge.exposition import SnapshotCollector, WorkerMetrics
+from flowgauge.model import FlowConfig, FlowEvent
+from flowgauge.model.delivery import Delivery
+from flowgauge.settings import Settings
+from flowgauge.stream.pipeline import dead_letter, encode_event, normalize_delivery
+from flowgauge.stream.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+def wall_micros() -> int:
+    return time.time_ns() // 1000
+
+
+@dataclass
+class WorkerState:
+    """What the agents share with `/metrics`: the processor (replaced on rebuild), readiness."""
+
+    config: FlowConfig
+    registry: CollectorRegistry
+    clock: Callable[[], int] = wall_micros
+    processor: Processor = field(init=False)
+    ready: bool = False
+
+    def __post_init__(self) -> None:
+        self.processor = Processor(self.config)
+        self.metrics = WorkerMetrics.create(self.registry)
+        self.registry.register(SnapshotCollector(lambda: self.processor.snapshot(self.clock())))
+
+
+def faust_settings(settings: Settings) -> dict[str, Any]:
+    """Client settings fit for quick restarts (see docs/operations.md and the Tansu notes)."""
+    return {
+        "broker": f"kafka://{settings.bootstrap}",
+        "store": "memory://",
+        "topic_partitions": settings.partitions,
+        "table_standby_replicas": 0,  # the store holds active partitions only: it is the state
+        "broker_session_timeout": settings.session_timeout,
+        "broker_heartbeat_interval": settings.heartbeat_interval,
+        "broker_rebalance_timeout": max(settings.session_timeout, 2.0),
+        "broker_request_timeout": max(20.0, settings.session_timeout * 3),
+        "broker_commit_every": 1000,
+        "broker_commit_interval": 1.0,
+        "processing_guarantee": "at_least_once",  # exactly_once loses events on Tansu
+        "consumer_auto_offset_reset": "earliest",
+        "web_enabled": False,
+        "autodiscover": False,
+        "datadir": str(settings.data_dir / "worker" / settings.worker_id),
+        "stream_wait_empty": False,
+        "producer_acks": -1,
+        "timezone": None,
+        "table_cleanup_interval": timedelta(minutes=1).total_seconds(),
+    }
+
+
+def create_app(settings: Settings, state: WorkerState) -> faust.App:
+    """The worker app; `state` is injected so tests can read it and the registry stays local."""
+    topics = Topics.of(settings)
+    app = faust.App(settings.topic_prefix, **faust_settings(settings))
+    raw_kw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw",
+                              "partitions": settings.partitions}
+    raw_topic = app.topic(topics.raw, **raw_kw)
+    events_topic = app.topic(topics.events, **raw_kw)
+    dead_topic = app.topic(topics.deadletter, **raw_kw)
+
+    async def rebuild() -> None:
+        """After recovery: the processor is exactly the table's (active partitions') timelines."""
+        processor = Processor(state.config)
+        for key, value in table.items():
+            processor.apply(_text(key), Timeline.from_bytes(value))
+        processor.events_applied = state.processor.events_applied
+        state.processor = processor
+        state.ready = True
+        state.metrics.ready.set(1)
+        log.info("state rebuilt from the table: %d keys", len(table))
+
+    table = app.Table("timelines", default=None, partitions=settings.partitions,
+                      schema=faust.Schema(key_serializer="raw", value_serializer="raw"),
+                      on_recover=rebuild)
+
+    @app.agent(raw_topic, name="normalize")
+    async def normalize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        async for message in stream.events():
+            await _normalize_one(message.value, state, events_topic, dead_topic)
+            yield None
+
+    @app.agent(events_topic, name="timelines")
+    async def timelines(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        async for message in stream.events():
+            key = _text(message.key)
+            try:
+                event = FlowEvent.model_validate_json(message.value)
+            except ValueError as exc:
+                await dead_topic.send(value=dead_letter(message.value, f"bad event: {exc}",
+                                                        "events"))
+                state.metrics.dead_letters.labels("events").inc()
+                continue
+            current = table.get(message.key)
+            timeline = Timeline.from_bytes(current) if current else Timeline.from_events(())
+            updated = timeline.add(event)
+            if updated is None:
+                state.metrics.events.labels("duplicate").inc()
+                continue
+            table[message.key] = updated.to_bytes()
+            state.processor.apply(key, updated)
+            state.processor.events_applied += 1
+            state.metrics.events.labels("applied").inc()
+            yield None
+
+    app.flowgauge_table = table  # type: ignore[attr-defined]
+    return app
+
+
+async def _normalize_one(value: bytes, state: WorkerState, events_topic: Any,
+                         dead_topic: Any) -> None:
+    try:
+        delivery = Delivery.from_bytes(value)
+    except (ValueError, KeyError, TypeError) as exc:
+        await dead_topic.send(value=dead_letter(value, f"bad delivery record: {exc}", "raw"))
+        state.metrics.dead_letters.labels("raw").inc()
+        return
+    result = normalize_delivery(delivery, state.config)
+    if result.error is not None:
+        await dead_topic.send(key=delivery.delivery_id.encode(),
+                              value=dead_letter(value, result.error, delivery.source))
+        state.metrics.dead_letters.labels(delivery.source).inc()
+        state.metrics.deliveries.labels(delivery.source, "dead_letter").inc()
+        return
+    for key, event in result.events:
+        await events_topic.send(key=key.encode(), value=encode_event(event))
+    outcome = "normalized" if result.events else ("unrouted" if result.unrouted else "ignored")
+    state.metrics.deliveries.labels(delivery.source, outcome).inc()
+    state.processor.unrouted += result.unrouted
+
+
+def _text(key: Any) -> str:
+    return key.decode() if isinstance(key, bytes) else str(key)

@@ -1,0 +1,60 @@
+"""From a raw delivery to keyed canonical events: the normalize agent's whole logic, pure.
+
+Kept out of the agent so that replay, tests and the agent run the very same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from flowgauge.engine.processor import route, state_key
+from flowgauge.model import FlowConfig, FlowEvent
+from flowgauge.model.delivery import Delivery
+from flowgauge.sources import REGISTRY, PayloadError
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """What one delivery became: keyed events, how many had no stream, or why it failed."""
+
+    events: list[tuple[str, FlowEvent]] = field(default_factory=list)
+    unrouted: int = 0
+    error: str | None = None
+
+
+def normalize_delivery(delivery: Delivery, config: FlowConfig) -> Normalized:
+    """Normalize and route; any failure is a reason for the dead-letter topic, never a crash."""
+    source = REGISTRY.get(delivery.source)
+    if source is None:
+        return Normalized(error=f"unknown source {delivery.source!r}")
+    try:
+        body: Any = orjson.loads(delivery.body)
+        events = source.normalize(delivery.headers, body)
+    except orjson.JSONDecodeError as exc:
+        return Normalized(error=f"body is not JSON: {exc}")
+    except PayloadError as exc:
+        return Normalized(error=str(exc))
+    except Exception as exc:  # an adapter bug must not stall the partition
+        return Normalized(error=f"normalize failed: {type(exc).__name__}: {exc}")
+    keyed: list[tuple[str, FlowEvent]] = []
+    unrouted = 0
+    for event in events:
+        routed = route(config, event)
+        if routed is None:
+            unrouted += 1
+        else:
+            keyed.append((state_key(routed), routed))
+    return Normalized(events=keyed, unrouted=unrouted)
+
+
+def dead_letter(delivery_bytes: bytes, reason: str, source: str) -> bytes:
+    """The dead-letter record: the reason, the source, and the delivery as it was received."""
+    return orjson.dumps({"reason": reason, "source": source,
+                         "delivery": delivery_bytes.decode("utf-8", "replace")})
+
+
+def encode_event(event: FlowEvent) -> bytes:
+    return event.model_dump_json(exclude_defaults=True).encode()

@@ -1,0 +1,92 @@
+"""`flowgauge worker`: the Faust worker with its `/metrics` and `/readyz` endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import faust
+from aiohttp import web
+from mode import Service
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from flowgauge.model.loader import load_config
+from flowgauge.settings import Settings, split_hostport
+from flowgauge.stream import tansu_workarounds
+from flowgauge.stream.app import WorkerState, create_app
+from flowgauge.stream.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+
+
+def metrics_app(state: WorkerState) -> web.Application:
+    """`/metrics` (flow gauges + pipeline counters), `/readyz` (recovered and consuming)."""
+
+    async def metrics(_: web.Request) -> web.Response:
+        body = await asyncio.get_running_loop().run_in_executor(None, generate_latest,
+                                                                state.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def readyz(_: web.Request) -> web.Response:
+        if state.ready:
+            return web.json_response({"status": "ready"})
+        return web.json_response({"status": "recovering"}, status=503)
+
+    async def healthz(_: web.Request) -> web.Response:
+        return web.json_response({"status": "alive"})
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/healthz", healthz)
+    return app
+
+
+class MetricsServer(Service):
+    """Serves `metrics_app` for as long as the Faust app runs."""
+
+    def __init__(self, state: WorkerState, bind: str, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.worker_state, self.bind = state, bind
+        self.runner: web.AppRunner | None = None
+
+    async def on_start(self) -> None:
+        host, port = split_hostport(self.bind)
+        self.runner = web.AppRunner(metrics_app(self.worker_state), access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, host, port).start()
+        log.info("worker metrics on http://%s/metrics", self.bind)
+
+    async def on_stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+def build(settings: Settings) -> tuple[faust.App, WorkerState]:
+    if settings.embedded_broker:
+        tansu_workarounds.apply()
+    config = load_config(settings.config)
+    state = WorkerState(config=config, registry=CollectorRegistry(auto_describe=True))
+    app = create_app(settings, state)
+    server = MetricsServer(state, settings.metrics_bind)
+
+    @app.task
+    async def _serve_metrics() -> None:
+        await server.start()
+
+    @app.on_before_shutdown.connect  # type: ignore[untyped-decorator]
+    async def _stop_metrics(app: faust.App, **_: object) -> None:
+        await server.stop()
+
+    return app, state
+
+
+def run(settings: Settings) -> None:
+    """Create the topics, then run the worker in the foreground until SIGINT/SIGTERM."""
+    if settings.embedded_broker:
+        tansu_workarounds.apply()
+    asyncio.run(ensure_topics(settings))
+    (settings.data_dir / "worker" / settings.worker_id).mkdir(parents=True, exist_ok=True)
+    app, _ = build(settings)
+    worker = faust.Worker(app, loglevel="INFO", quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
