@@ -26,8 +26,12 @@ def sign(secret: bytes, body: bytes) -> str:
 
 def post(url: str, secret: bytes, events: list[dict[str, Any]], timeout: float = 5.0) -> int:
     body = orjson.dumps(events)
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "X-Flowgauge-Signature": sign(secret, body)})
+    request = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "X-Flowgauge-Signature": sign(secret, body)},
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return int(response.status)
 
@@ -44,8 +48,13 @@ class DemoFeed:
 
     def _event(self, type_: str, item: str, **extra: Any) -> dict[str, Any]:
         at = datetime.now(UTC).isoformat()
-        return {"id": f"demo-{time.time_ns()}-{next(self.ids)}", "type": type_, "item": item,
-                "at": at, **extra}
+        return {
+            "id": f"demo-{time.time_ns()}-{next(self.ids)}",
+            "type": type_,
+            "item": item,
+            "at": at,
+            **extra,
+        }
 
     def tick(self) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []

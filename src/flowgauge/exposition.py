@@ -37,39 +37,87 @@ SLE_BREACH = _f(
 AGE = _f(
     "work_item_age_seconds",
     "Age of in-progress items (now - started_at, or - created_at if not started).",
-    "stream", "stage", "quantile",
+    "stream",
+    "stage",
+    "quantile",
 )
-LEAD = _f("lead_time_seconds", "completed_at - created_at, items completed in window.",
-          "stream", "quantile")
-CYCLE = _f("cycle_time_seconds", "completed_at - started_at, started items completed in window.",
-           "stream", "quantile")
-STAGE_TIME = _f("stage_time_seconds", "Time in stage of items completed in window that visited it.",
-                "stream", "stage", "quantile")
+LEAD = _f(
+    "lead_time_seconds",
+    "completed_at - created_at, items completed in window.",
+    "stream",
+    "quantile",
+)
+CYCLE = _f(
+    "cycle_time_seconds",
+    "completed_at - started_at, started items completed in window.",
+    "stream",
+    "quantile",
+)
+STAGE_TIME = _f(
+    "stage_time_seconds",
+    "Time in stage of items completed in window that visited it.",
+    "stream",
+    "stage",
+    "quantile",
+)
 STAGE_SECONDS = _f(
     "stage_seconds",
     "Seconds items completed in window spent in the stage, by kind (active, wait, blocked).",
-    "stream", "stage", "kind",
+    "stream",
+    "stage",
+    "kind",
 )
 THROUGHPUT = _f("throughput_items", "Items completed in window.", "stream")
-EFFICIENCY = _f("flow_efficiency_ratio", "Sum active / sum (active+wait+blocked), completed in "
-                "window, from started_at.", "stream")
+EFFICIENCY = _f(
+    "flow_efficiency_ratio",
+    "Sum active / sum (active+wait+blocked), completed in window, from started_at.",
+    "stream",
+)
 REWORK = _f("rework_ratio", "Share of items completed in window that moved backwards.", "stream")
 DEFECT = _f("defect_ratio", "Share of items completed in window of a defect type.", "stream")
-DEPLOY_FREQ = _f("dora_deployment_frequency_per_day",
-                 "Successful production deployments in the DORA window per day.", "service")
-LEAD_CHANGES = _f("dora_lead_time_for_changes_seconds",
-                  "Commit to first successful production deployment.", "service", "quantile")
-CFR = _f("dora_change_failure_ratio",
-         "Share of production deployments in window linked to an incident.", "service")
-TTR = _f("dora_time_to_restore_seconds", "Incident opened to resolved, resolved in window.",
-         "service", "quantile")
+DEPLOY_FREQ = _f(
+    "dora_deployment_frequency_per_day",
+    "Successful production deployments in the DORA window per day.",
+    "service",
+)
+LEAD_CHANGES = _f(
+    "dora_lead_time_for_changes_seconds",
+    "Commit to first successful production deployment.",
+    "service",
+    "quantile",
+)
+CFR = _f(
+    "dora_change_failure_ratio",
+    "Share of production deployments in window linked to an incident.",
+    "service",
+)
+TTR = _f(
+    "dora_time_to_restore_seconds",
+    "Incident opened to resolved, resolved in window.",
+    "service",
+    "quantile",
+)
 UNLINKED = _f("dora_unlinked_incidents", "Incidents linked to no deployment.", "service")
-NO_CHANGE_TIMES = _f("dora_deployments_without_change_times",
-                     "Production deployments in window carrying no change with a commit time.",
-                     "service")
+NO_CHANGE_TIMES = _f(
+    "dora_deployments_without_change_times",
+    "Production deployments in window carrying no change with a commit time.",
+    "service",
+)
 
-FLOW_FAMILIES = (WIP, BLOCKED, SLE_BREACH, AGE, LEAD, CYCLE, STAGE_TIME, STAGE_SECONDS,
-                 THROUGHPUT, EFFICIENCY, REWORK, DEFECT)
+FLOW_FAMILIES = (
+    WIP,
+    BLOCKED,
+    SLE_BREACH,
+    AGE,
+    LEAD,
+    CYCLE,
+    STAGE_TIME,
+    STAGE_SECONDS,
+    THROUGHPUT,
+    EFFICIENCY,
+    REWORK,
+    DEFECT,
+)
 DORA_FAMILIES = (DEPLOY_FREQ, LEAD_CHANGES, CFR, TTR, UNLINKED, NO_CHANGE_TIMES)
 
 
@@ -95,8 +143,11 @@ def _stream_samples(m: StreamMetrics, out: dict[str, GaugeMetricFamily]) -> None
         for kind, seconds in kinds.items():
             out[STAGE_SECONDS.name].add_metric([s, stage, kind], seconds)
     out[THROUGHPUT.name].add_metric([s], m.throughput)
-    for family, value in ((EFFICIENCY, m.flow_efficiency), (REWORK, m.rework_ratio),
-                          (DEFECT, m.defect_ratio)):
+    for family, value in (
+        (EFFICIENCY, m.flow_efficiency),
+        (REWORK, m.rework_ratio),
+        (DEFECT, m.defect_ratio),
+    ):
         if value is not None:
             out[family.name].add_metric([s], value)
 
@@ -159,14 +210,27 @@ class WorkerMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry) -> WorkerMetrics:
         return cls(
-            events=Counter("flowgauge_events", "Canonical events consumed by outcome "
-                           "(applied, duplicate).", ["outcome"], registry=registry),
-            deliveries=Counter("flowgauge_deliveries", "Raw deliveries normalized, by source and "
-                               "outcome.", ["source", "outcome"], registry=registry),
-            dead_letters=Counter("flowgauge_dead_letters", "Deliveries sent to the dead-letter "
-                                 "topic, by source.", ["source"], registry=registry),
-            ready=Gauge("flowgauge_worker_ready", "1 once recovered and consuming.",
-                        registry=registry),
+            events=Counter(
+                "flowgauge_events",
+                "Canonical events consumed by outcome (applied, duplicate).",
+                ["outcome"],
+                registry=registry,
+            ),
+            deliveries=Counter(
+                "flowgauge_deliveries",
+                "Raw deliveries normalized, by source and outcome.",
+                ["source", "outcome"],
+                registry=registry,
+            ),
+            dead_letters=Counter(
+                "flowgauge_dead_letters",
+                "Deliveries sent to the dead-letter topic, by source.",
+                ["source"],
+                registry=registry,
+            ),
+            ready=Gauge(
+                "flowgauge_worker_ready", "1 once recovered and consuming.", registry=registry
+            ),
         )
 
 
@@ -179,7 +243,11 @@ class IngestMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry) -> IngestMetrics:
         return cls(
-            webhooks=Counter("flowgauge_webhooks", "Webhook requests by source and outcome "
-                             "(accepted, ignored, unauthorized, invalid, too_large, unavailable).",
-                             ["source", "outcome"], registry=registry),
+            webhooks=Counter(
+                "flowgauge_webhooks",
+                "Webhook requests by source and outcome "
+                "(accepted, ignored, unauthorized, invalid, too_large, unavailable).",
+                ["source", "outcome"],
+                registry=registry,
+            ),
         )

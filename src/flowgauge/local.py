@@ -82,12 +82,20 @@ def up(settings: Settings, with_demo: bool) -> int:
         print(f"ingester:       {ingest_url}/webhooks/{{source}}  (health {ingest_url}/healthz)")
         print(f"worker metrics: {metrics_url}/metrics  (ready {metrics_url}/readyz)", flush=True)
         if with_demo:
-            feed = threading.Thread(target=demo.run, daemon=True, kwargs={
-                "url": f"{ingest_url}/webhooks/generic", "secret": secret or b"",
-                "stop": stopping})
+            feed = threading.Thread(
+                target=demo.run,
+                daemon=True,
+                kwargs={
+                    "url": f"{ingest_url}/webhooks/generic",
+                    "secret": secret or b"",
+                    "stop": stopping,
+                },
+            )
             feed.start()
-            print("demo feed: posting signed generic events every second; Ctrl-C stops all",
-                  flush=True)
+            print(
+                "demo feed: posting signed generic events every second; Ctrl-C stops all",
+                flush=True,
+            )
         while not stopping.is_set():
             if worker.poll() is not None or ingester.poll() is not None:
                 print("flowgauge up: a child process exited; stopping", flush=True)

@@ -27,8 +27,9 @@ def _progress(done: int, total: int) -> None:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> None:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", **headers})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         if response.status != 202:
             raise RecordError(f"{url}: answered {response.status}")
@@ -65,10 +66,13 @@ async def _to_topic(settings: Settings, records: list[Record]) -> None:
     try:
         for done, record in enumerate(records, start=1):
             delivery = record.delivery or Delivery(
-                source="generic", headers={}, body=orjson.dumps(record.generic).decode(),
-                received_at="", delivery_id=f"replay:{record.where}")
-            await producer.send(topic, key=delivery.delivery_id.encode(),
-                                value=delivery.to_bytes())
+                source="generic",
+                headers={},
+                body=orjson.dumps(record.generic).decode(),
+                received_at="",
+                delivery_id=f"replay:{record.where}",
+            )
+            await producer.send(topic, key=delivery.delivery_id.encode(), value=delivery.to_bytes())
             if done % 500 == 0 or done == len(records):
                 await producer.flush()
                 _progress(done, len(records))

@@ -45,8 +45,10 @@ def _label_text(labels: tuple[tuple[str, str], ...]) -> str:
 
 
 def as_json(rows: list[Sample]) -> str:
-    return orjson.dumps([{"name": n, "labels": dict(ls), "value": v} for n, ls, v in rows],
-                        option=orjson.OPT_INDENT_2).decode()
+    return orjson.dumps(
+        [{"name": n, "labels": dict(ls), "value": v} for n, ls, v in rows],
+        option=orjson.OPT_INDENT_2,
+    ).decode()
 
 
 def as_csv(rows: list[Sample]) -> str:
@@ -59,8 +61,10 @@ def as_csv(rows: list[Sample]) -> str:
 
 
 def as_table(rows: list[Sample]) -> str:
-    lines = [(name.removeprefix("flowgauge_"), _label_text(labels), f"{value:.6g}")
-             for name, labels, value in rows]
+    lines = [
+        (name.removeprefix("flowgauge_"), _label_text(labels), f"{value:.6g}")
+        for name, labels, value in rows
+    ]
     if not lines:
         return "(no metrics)\n"
     w0 = max(len(a) for a, _, _ in lines)
@@ -76,13 +80,20 @@ def compare(rows: list[Sample], baseline_path: Path) -> str:
     lines = ["metric  labels  baseline  now  change"]
     for key in sorted(before.keys() | now.keys()):
         old, new = before.get(key), now.get(key)
-        change = "" if old is None or new is None else f"{new - old:+.6g}"
-        if old not in (None, 0.0) and new is not None:
-            change += f" ({(new - old) / abs(old):+.1%})"  # type: ignore[operator]
-        fmt = lambda v: "-" if v is None else f"{v:.6g}"  # noqa: E731
-        lines.append(f"{key[0].removeprefix('flowgauge_')}  {_label_text(key[1])}  "
-                     f"{fmt(old)}  {fmt(new)}  {change}")
+        change = ""
+        if old is not None and new is not None:
+            change = f"{new - old:+.6g}"
+            if old != 0.0:
+                change += f" ({(new - old) / abs(old):+.1%})"
+        lines.append(
+            f"{key[0].removeprefix('flowgauge_')}  {_label_text(key[1])}  "
+            f"{_number(old)}  {_number(new)}  {change}"
+        )
     return "\n".join(lines) + "\n"
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.6g}"
 
 
 FORMATS = {"table": as_table, "json": as_json, "csv": as_csv}

@@ -37,7 +37,9 @@ def route(config: FlowConfig, event: FlowEvent) -> FlowEvent | None:
     stream = config.route(event)
     if stream is None:
         return None
-    return event if event.stream == stream.name else event.model_copy(update={"stream": stream.name})
+    if event.stream == stream.name:
+        return event
+    return event.model_copy(update={"stream": stream.name})
 
 
 class Processor:

@@ -40,8 +40,12 @@ def error(status: int, code: str, message: str) -> web.Response:
 class Ingester:
     """Request handling, with the settings, registry, producer and clock injected."""
 
-    def __init__(self, settings: Settings, registry: CollectorRegistry,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: CollectorRegistry,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
         self.settings = settings
         self.registry = registry
         self.counters = IngestMetrics.create(registry)
@@ -53,8 +57,9 @@ class Ingester:
         name = request.match_info["source"]
         source = REGISTRY.get(name)
         if source is None:
-            return error(404, "unknown_source", f"no source {name!r}; one of "
-                         f"{', '.join(sorted(REGISTRY))}")
+            return error(
+                404, "unknown_source", f"no source {name!r}; one of {', '.join(sorted(REGISTRY))}"
+            )
         response, outcome = await self._handle(request, source)
         self.counters.webhooks.labels(name, outcome).inc()
         return response
@@ -75,28 +80,33 @@ class Ingester:
             body: Any = orjson.loads(raw)
             events = source.normalize(headers, body)
         except (orjson.JSONDecodeError, PayloadError) as exc:
-            reason = f"body is not JSON: {exc}" if isinstance(exc, orjson.JSONDecodeError) \
-                else str(exc)
+            reason = (
+                f"body is not JSON: {exc}" if isinstance(exc, orjson.JSONDecodeError) else str(exc)
+            )
             await self._dead_letter(delivery, reason)
             return error(400, "invalid", reason), "invalid"
         try:
             await self._publish(self.topics.raw, delivery.delivery_id, delivery.to_bytes())
         except (KafkaError, OSError) as exc:
             log.warning("cannot persist delivery: %s", type(exc).__name__)
-            return error(503, "unavailable", "cannot persist the delivery now; retry"), \
-                "unavailable"
+            return error(
+                503, "unavailable", "cannot persist the delivery now; retry"
+            ), "unavailable"
         outcome = "accepted" if events else "ignored"
-        return web.json_response({"status": outcome, "delivery": delivery.delivery_id,
-                                  "events": len(events)}, status=202), outcome
+        return web.json_response(
+            {"status": outcome, "delivery": delivery.delivery_id, "events": len(events)}, status=202
+        ), outcome
 
     def _verify(self, source: Source, raw: bytes, headers: dict[str, str]) -> str | None:
         secret = self.settings.secret_for(source.name)
         if secret is None:
             if self.settings.allow_unsigned:
                 return None
-            return (f"no secret is configured for {source.name}: set "
-                    f"FLOWGAUGE_{source.name.upper()}_SECRET (or FLOWGAUGE_ALLOW_UNSIGNED=1 "
-                    "for a local trial)")
+            return (
+                f"no secret is configured for {source.name}: set "
+                f"FLOWGAUGE_{source.name.upper()}_SECRET (or FLOWGAUGE_ALLOW_UNSIGNED=1 "
+                "for a local trial)"
+            )
         try:
             source.verify(secret, raw, headers, self.clock())
         except SignatureError as exc:
@@ -111,13 +121,18 @@ class Ingester:
             delivery_id = None
         if not delivery_id:  # no id from the platform: the content is the identity
             delivery_id = "sha256:" + hashlib.sha256(raw).hexdigest()
-        return Delivery(source=source.name, headers=keep_headers(headers),
-                        body=raw.decode("utf-8", "replace"),
-                        received_at=self.clock().isoformat(), delivery_id=delivery_id)
+        return Delivery(
+            source=source.name,
+            headers=keep_headers(headers),
+            body=raw.decode("utf-8", "replace"),
+            received_at=self.clock().isoformat(),
+            delivery_id=delivery_id,
+        )
 
     async def _dead_letter(self, delivery: Delivery, reason: str) -> None:
-        record = orjson.dumps({"reason": reason, "source": delivery.source,
-                               "delivery": delivery.to_bytes().decode()})
+        record = orjson.dumps(
+            {"reason": reason, "source": delivery.source, "delivery": delivery.to_bytes().decode()}
+        )
         try:
             await self._publish(self.topics.deadletter, delivery.delivery_id, record)
         except (KafkaError, OSError) as exc:
@@ -141,12 +156,17 @@ class Ingester:
         return web.json_response({"status": "ready"})
 
     async def metrics(self, _: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(self.registry),
-                            headers={"Content-Type": CONTENT_TYPE_LATEST})
+        return web.Response(
+            body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
 
     async def _start(self, _: web.Application) -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=self.settings.bootstrap, acks="all",
-                                         linger_ms=1, request_timeout_ms=10_000)
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.bootstrap,
+            acks="all",
+            linger_ms=1,
+            request_timeout_ms=10_000,
+        )
         await self.producer.start()
 
     async def _stop(self, _: web.Application) -> None:

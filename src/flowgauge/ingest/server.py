@@ -21,5 +21,12 @@ def run(settings: Settings) -> None:
     ingester = Ingester(settings, CollectorRegistry(auto_describe=True))
     host, port = split_hostport(settings.ingest_bind)
     log.info("ingester on http://%s/webhooks/{source}", settings.ingest_bind)
-    web.run_app(ingester.app(), host=host, port=port, access_log=None, print=None,
-                handle_signals=True, shutdown_timeout=5.0)
+    web.run_app(
+        ingester.app(),
+        host=host,
+        port=port,
+        access_log=None,
+        print=None,
+        handle_signals=True,
+        shutdown_timeout=5.0,
+    )

@@ -25,8 +25,13 @@ class Delivery:
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(
-            {"source": self.source, "headers": self.headers, "body": self.body,
-             "received_at": self.received_at, "delivery_id": self.delivery_id}
+            {
+                "source": self.source,
+                "headers": self.headers,
+                "body": self.body,
+                "received_at": self.received_at,
+                "delivery_id": self.delivery_id,
+            }
         )
 
     @classmethod

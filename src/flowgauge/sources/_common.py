@@ -14,8 +14,9 @@ def hmac_sha256_hex(secret: bytes, raw_body: bytes) -> str:
     return hmac.new(secret, raw_body, hashlib.sha256).hexdigest()
 
 
-def require_hmac_hex(secret: bytes, raw_body: bytes, headers: Headers, header: str,
-                     prefix: str = "") -> None:
+def require_hmac_hex(
+    secret: bytes, raw_body: bytes, headers: Headers, header: str, prefix: str = ""
+) -> None:
     """Check `header: <prefix><hex HMAC-SHA256 of the raw body>` in constant time."""
     given = headers.get(header)
     if not given:

@@ -79,8 +79,11 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     """The worker app; `state` is injected so tests can read it and the registry stays local."""
     topics = Topics.of(settings)
     app = faust.App(settings.topic_prefix, **faust_settings(settings))
-    raw_kw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw",
-                              "partitions": settings.partitions}
+    raw_kw: dict[str, Any] = {
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+        "partitions": settings.partitions,
+    }
     raw_topic = app.topic(topics.raw, **raw_kw)
     events_topic = app.topic(topics.events, **raw_kw)
     dead_topic = app.topic(topics.deadletter, **raw_kw)
@@ -96,9 +99,13 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
         state.metrics.ready.set(1)
         log.info("state rebuilt from the table: %d keys", len(table))
 
-    table = app.Table("timelines", default=None, partitions=settings.partitions,
-                      schema=faust.Schema(key_serializer="raw", value_serializer="raw"),
-                      on_recover=rebuild)
+    table = app.Table(
+        "timelines",
+        default=None,
+        partitions=settings.partitions,
+        schema=faust.Schema(key_serializer="raw", value_serializer="raw"),
+        on_recover=rebuild,
+    )
 
     @app.agent(raw_topic, name="normalize")
     async def normalize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
@@ -113,8 +120,9 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
             try:
                 event = FlowEvent.model_validate_json(message.value)
             except ValueError as exc:
-                await dead_topic.send(value=dead_letter(message.value, f"bad event: {exc}",
-                                                        "events"))
+                await dead_topic.send(
+                    value=dead_letter(message.value, f"bad event: {exc}", "events")
+                )
                 state.metrics.dead_letters.labels("events").inc()
                 continue
             current = table.get(message.key)
@@ -133,8 +141,9 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     return app
 
 
-async def _normalize_one(value: bytes, state: WorkerState, events_topic: Any,
-                         dead_topic: Any) -> None:
+async def _normalize_one(
+    value: bytes, state: WorkerState, events_topic: Any, dead_topic: Any
+) -> None:
     try:
         delivery = Delivery.from_bytes(value)
     except (ValueError, KeyError, TypeError) as exc:
@@ -143,8 +152,10 @@ async def _normalize_one(value: bytes, state: WorkerState, events_topic: Any,
         return
     result = normalize_delivery(delivery, state.config)
     if result.error is not None:
-        await dead_topic.send(key=delivery.delivery_id.encode(),
-                              value=dead_letter(value, result.error, delivery.source))
+        await dead_topic.send(
+            key=delivery.delivery_id.encode(),
+            value=dead_letter(value, result.error, delivery.source),
+        )
         state.metrics.dead_letters.labels(delivery.source).inc()
         state.metrics.deliveries.labels(delivery.source, "dead_letter").inc()
         return

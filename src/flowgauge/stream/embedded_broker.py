@@ -40,12 +40,27 @@ class EmbeddedBroker:
     def start(self, timeout: float = 15.0) -> None:
         """Start the broker and return once it accepts connections (or raise)."""
         url = f"tcp://{self.host}:{self.port}"
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/", "--cluster-id", "flowgauge-embedded"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+        command = [
+            broker_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+            "--cluster-id",
+            "flowgauge-embedded",
+        ]
+        if self.log_path is None:
+            self.process = subprocess.Popen(
+                command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        else:
+            with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
+                self.process = subprocess.Popen(
+                    command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

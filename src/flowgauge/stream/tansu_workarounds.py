@@ -36,8 +36,9 @@ async def fetch_highwaters(
     if not tps:
         return {}
     # Tansu answers a Fetch with max_wait_ms=0 with no topics at all: wait 100 ms instead.
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                fetch_max_wait_ms=100, group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100, group_id=None
+    )
     await consumer.start()
     try:
         consumer.assign(tps)

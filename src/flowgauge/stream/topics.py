@@ -33,8 +33,7 @@ class Topics:
 async def ensure_topics(settings: Settings, timeout_ms: int = 10_000) -> None:
     """Create the project's topics with `settings.partitions` partitions if they are missing."""
     topics = Topics.of(settings)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap,
-                                request_timeout_ms=timeout_ms)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=timeout_ms)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

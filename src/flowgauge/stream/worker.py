@@ -23,8 +23,9 @@ def metrics_app(state: WorkerState) -> web.Application:
     """`/metrics` (flow gauges + pipeline counters), `/readyz` (recovered and consuming)."""
 
     async def metrics(_: web.Request) -> web.Response:
-        body = await asyncio.get_running_loop().run_in_executor(None, generate_latest,
-                                                                state.registry)
+        body = await asyncio.get_running_loop().run_in_executor(
+            None, generate_latest, state.registry
+        )
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def readyz(_: web.Request) -> web.Response:
@@ -45,8 +46,8 @@ def metrics_app(state: WorkerState) -> web.Application:
 class MetricsServer(Service):
     """Serves `metrics_app` for as long as the Faust app runs."""
 
-    def __init__(self, state: WorkerState, bind: str, **kwargs: object) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, state: WorkerState, bind: str) -> None:
+        super().__init__()
         self.worker_state, self.bind = state, bind
         self.runner: web.AppRunner | None = None
 
@@ -67,18 +68,7 @@ def build(settings: Settings) -> tuple[faust.App, WorkerState]:
         tansu_workarounds.apply()
     config = load_config(settings.config)
     state = WorkerState(config=config, registry=CollectorRegistry(auto_describe=True))
-    app = create_app(settings, state)
-    server = MetricsServer(state, settings.metrics_bind)
-
-    @app.task
-    async def _serve_metrics() -> None:
-        await server.start()
-
-    @app.on_before_shutdown.connect  # type: ignore[untyped-decorator]
-    async def _stop_metrics(app: faust.App, **_: object) -> None:
-        await server.stop()
-
-    return app, state
+    return create_app(settings, state), state
 
 
 def run(settings: Settings) -> None:
@@ -87,6 +77,7 @@ def run(settings: Settings) -> None:
         tansu_workarounds.apply()
     asyncio.run(ensure_topics(settings))
     (settings.data_dir / "worker" / settings.worker_id).mkdir(parents=True, exist_ok=True)
-    app, _ = build(settings)
-    worker = faust.Worker(app, loglevel="INFO", quiet=True, redirect_stdouts=False)
+    app, state = build(settings)
+    server = MetricsServer(state, settings.metrics_bind)  # started and stopped by the Worker
+    worker = faust.Worker(app, server, loglevel="INFO", quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sources_helpers import CORPUS, PROVIDERS, corpus_files, needs_corpus, raw
+from sources_helpers import CORPUS, PROVIDERS, corpus_files, raw
 
 from flowgauge.sources import REGISTRY, PayloadError, SignatureError
 
@@ -135,7 +135,6 @@ def test_arbitrary_json_or_bytes(provider: str, headers: dict[str, str], body: A
     only_payload_errors(provider, headers, body)
 
 
-@needs_corpus
 @pytest.mark.parametrize("provider", PROVIDERS)
 @FUZZ
 @given(data=st.data(), headers=HEADERS)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sources_helpers import ev, needs_corpus, payload, same_events
+from sources_helpers import ev, payload, same_events
 
 from flowgauge.model import FlowEvent
 from flowgauge.sources import PayloadError, github
 
-pytestmark = needs_corpus
 GH = "Codertocat/Hello-World"
 
 

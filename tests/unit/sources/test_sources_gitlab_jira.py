@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sources_helpers import needs_corpus, payload
+from sources_helpers import payload
 
 from flowgauge.model import FlowEvent
 from flowgauge.sources import PayloadError, gitlab, jira
 
-pytestmark = needs_corpus
 GL = "gitlabhq/gitlab-test"
 
 

@@ -16,15 +16,12 @@ from sources_helpers import (
     PROVIDERS,
     corpus_files,
     ev,
-    needs_corpus,
     raw,
     same_events,
 )
 
 from flowgauge.model import Change, FlowEvent
 from flowgauge.sources import REGISTRY, PayloadError
-
-pytestmark = needs_corpus
 
 GH = "Codertocat/Hello-World"
 GH_ISSUE = {

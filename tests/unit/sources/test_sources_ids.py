@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sources_helpers import needs_corpus, payload
+from sources_helpers import payload
 
 from flowgauge.sources import REGISTRY
-
-pytestmark = needs_corpus
 
 # provider -> (sample, delivery header, extra headers)
 SAMPLES: dict[str, tuple[str, str, dict[str, str]]] = {

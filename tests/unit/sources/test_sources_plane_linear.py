@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sources_helpers import ev, needs_corpus, payload, same_events
+from sources_helpers import ev, payload, same_events
 
 from flowgauge.sources import PayloadError, linear, plane
 
-pytestmark = needs_corpus
 PROJECT = "59e3be42-87ec-4950-99a3-ae639cf2b089"
 ITEM = f"plane:{PROJECT}/775c5716-5302-4617-bb9f-2cd843911268"
 
