@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck unit integration clean
+.PHONY: run test tools lint typecheck unit integration clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,13 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit -q
 
-integration: $(STAMP)
+integration: $(STAMP) tools
 	$(BIN)/pytest tests/agent tests/integration -q
 
-test: $(STAMP) lint typecheck
+tools:
+	bash scripts/install-tools.sh
+
+test: $(STAMP) tools lint typecheck
 	$(BIN)/pytest -q
 
 clean:
