@@ -103,7 +103,8 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
         "timelines",
         default=None,
         partitions=settings.partitions,
-        schema=faust.Schema(key_serializer="raw", value_serializer="raw"),
+        key_type=bytes,  # bytes -> the "raw" codec, in the agent and in changelog recovery
+        value_type=bytes,
         on_recover=rebuild,
     )
 
