@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     session_timeout: float = 2.0
     heartbeat_interval: float = 0.5
     worker_id: str = "worker"
+    repair_interval: float = Field(default=5.0, gt=0)  # seconds between offset-gap checks
 
     def secret_for(self, source: str) -> bytes | None:
         secret: SecretStr | None = getattr(self, f"{source}_secret", None)

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry
 
 from flowgauge.engine.processor import Processor
@@ -24,6 +25,9 @@ from flowgauge.exposition import SnapshotCollector, WorkerMetrics
 from flowgauge.model import FlowConfig, FlowEvent
 from flowgauge.model.delivery import Delivery
 from flowgauge.settings import Settings
+from flowgauge.stream.alerts import install_alerts
+from flowgauge.stream.gaps import GapKeeper
+from flowgauge.stream.offsets import REPAIR_KEY
 from flowgauge.stream.pipeline import dead_letter, encode_event, normalize_delivery
 from flowgauge.stream.topics import Topics
 
@@ -43,6 +47,7 @@ class WorkerState:
     clock: Callable[[], int] = wall_micros
     processor: Processor = field(init=False)
     ready: bool = False
+    gaps: GapKeeper | None = None
 
     def __post_init__(self) -> None:
         self.processor = Processor(self.config)
@@ -87,12 +92,26 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     raw_topic = app.topic(topics.raw, **raw_kw)
     events_topic = app.topic(topics.events, **raw_kw)
     dead_topic = app.topic(topics.deadletter, **raw_kw)
+    install_alerts(app, state, topics.alerts, settings.worker_id, settings.partitions)
+
+    gaps = GapKeeper(
+        bootstrap=settings.bootstrap,
+        group=settings.topic_prefix,  # the Faust app id is the consumer group
+        topics={"raw": topics.raw, "events": topics.events},
+        on_reread=lambda role, n: state.metrics.reread.labels(role).inc(n),
+    )
+    state.gaps = gaps
 
     async def rebuild() -> None:
         """After recovery: the processor is exactly the table's (active partitions') timelines."""
         processor = Processor(state.config)
+        records = []
         for key, value in table.items():
-            processor.apply(_text(key), Timeline.from_bytes(value))
+            if GapKeeper.is_record_key(key):
+                records.append((key, value))
+            else:
+                processor.apply(_text(key), Timeline.from_bytes(value))
+        gaps.load(records)
         processor.events_applied = state.processor.events_applied
         state.processor = processor
         state.ready = True
@@ -111,35 +130,69 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     @app.agent(raw_topic, name="normalize")
     async def normalize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for message in stream.events():
-            await _normalize_one(message.value, state, events_topic, dead_topic)
+            partition, offset = message.message.partition, message.message.offset
+            if message.key == REPAIR_KEY:
+                gaps.repaired("raw", partition, message.value, table)
+                continue
+            try:
+                await _normalize_one(message.value, state, events_topic, dead_topic)
+            finally:
+                gaps.absorbed("raw", partition, offset, table)
             yield None
 
     @app.agent(events_topic, name="timelines")
     async def timelines(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for message in stream.events():
-            key = _text(message.key)
+            partition, offset = message.message.partition, message.message.offset
+            if message.key == REPAIR_KEY:
+                gaps.repaired("events", partition, message.value, table)
+                continue
             try:
-                event = FlowEvent.model_validate_json(message.value)
-            except ValueError as exc:
-                await dead_topic.send(
-                    value=dead_letter(message.value, f"bad event: {exc}", "events")
-                )
-                state.metrics.dead_letters.labels("events").inc()
-                continue
-            current = table.get(message.key)
-            timeline = Timeline.from_bytes(current) if current else Timeline.from_events(())
-            updated = timeline.add(event)
-            if updated is None:
-                state.metrics.events.labels("duplicate").inc()
-                continue
-            table[message.key] = updated.to_bytes()
-            state.processor.apply(key, updated)
-            state.processor.events_applied += 1
-            state.metrics.events.labels("applied").inc()
+                await _apply_one(message.key, message.value, state, table, dead_topic)
+            finally:
+                gaps.absorbed("events", partition, offset, table)
             yield None
+
+    @app.timer(settings.repair_interval)  # type: ignore[untyped-decorator]
+    async def check_gaps() -> None:
+        """Re-read any offsets of the held partitions that no agent absorbed (issue 7)."""
+        if not state.ready:
+            return
+        roles = {topics.raw: "raw", topics.events: "events"}
+        held = [
+            (roles[tp.topic], tp.partition)
+            for tp in app.assignor.assigned_actives()
+            if tp.topic in roles
+        ]
+        try:
+            await gaps.check(held)
+        except (OSError, TimeoutError, KafkaError) as exc:
+            log.warning("offset gap check failed, retrying later: %s", exc)
 
     app.flowgauge_table = table  # type: ignore[attr-defined]
     return app
+
+
+async def _apply_one(
+    raw_key: bytes, value: bytes, state: WorkerState, table: Any, dead_topic: Any
+) -> None:
+    """Add the event to its key's timeline; a new event replaces the key's contribution."""
+    try:
+        event = FlowEvent.model_validate_json(value)
+    except ValueError as exc:
+        await dead_topic.send(value=dead_letter(value, f"bad event: {exc}", "events"))
+        state.metrics.dead_letters.labels("events").inc()
+        return
+    current = table.get(raw_key)
+    timeline = Timeline.from_bytes(current) if current else Timeline.from_events(())
+    updated = timeline.add(event)
+    if updated is None:
+        state.metrics.events.labels("duplicate").inc()
+        return
+    table[raw_key] = updated.to_bytes()
+    state.processor.apply(_text(raw_key), updated)
+    state.processor.events_applied += 1
+    state.metrics.events.labels("applied").inc()
 
 
 async def _normalize_one(

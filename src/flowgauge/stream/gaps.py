@@ -1,0 +1,112 @@
+"""The worker's record of absorbed offsets, and the periodic check that repairs holes in it.
+
+Each agent calls `absorbed()` for every message it handles; the record of a partition is
+written into the table (key `\\x00o|<role>|<partition>`) at most every `persist_every` seconds,
+from inside the agent, so it goes to that partition's changelog and recovers with the
+timelines. `check()` runs on a timer: every hole below a partition's highest absorbed offset is
+re-read (`repair.reread`), once; the marker that follows the copies closes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from flowgauge.stream import repair
+from flowgauge.stream.offsets import TABLE_PREFIX, OffsetSet, table_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class GapKeeper:
+    """Offsets absorbed per (role, partition); roles are `raw` and `events`."""
+
+    bootstrap: str
+    group: str
+    topics: dict[str, str]  # role -> topic name
+    on_reread: Callable[[str, int], None]
+    persist_every: float = 1.0
+    clock: Callable[[], float] = time.monotonic
+    sets: dict[tuple[str, int], OffsetSet] = field(default_factory=dict)
+    pending: dict[tuple[str, int], list[tuple[int, int]]] = field(default_factory=dict)
+    _persisted_at: dict[tuple[str, int], float] = field(default_factory=dict)
+
+    def absorbed(
+        self, role: str, partition: int, offset: int, table: MutableMapping[Any, Any]
+    ) -> None:
+        """Record one handled offset; persist the partition's record when it is due."""
+        key = (role, partition)
+        self.sets.setdefault(key, OffsetSet()).add(offset)
+        now = self.clock()
+        if now - self._persisted_at.get(key, 0.0) >= self.persist_every:
+            table[table_key(role, partition)] = self.sets[key].to_bytes()
+            self._persisted_at[key] = now
+
+    def repaired(
+        self, role: str, partition: int, marker: bytes, table: MutableMapping[Any, Any]
+    ) -> None:
+        """A repair marker: the copies of [from, to) are below it, so the hole is closed."""
+        data = orjson.loads(marker)
+        key = (role, partition)
+        self.sets.setdefault(key, OffsetSet()).add_range(int(data["from"]), int(data["to"]))
+        self.pending[key] = [
+            r for r in self.pending.get(key, []) if r != (int(data["from"]), int(data["to"]))
+        ]
+        table[table_key(role, partition)] = self.sets[key].to_bytes()
+        self._persisted_at[key] = self.clock()
+
+    def load(self, items: Iterable[tuple[bytes, bytes]]) -> None:
+        """After recovery: the persisted records of the partitions this worker now holds."""
+        self.sets.clear()
+        self.pending.clear()
+        self._persisted_at.clear()
+        for key, value in items:
+            role, _, partition = key.decode()[len(TABLE_PREFIX) :].partition("|")
+            self.sets[(role, int(partition))] = OffsetSet.from_bytes(value)
+
+    async def check(self, assigned: Iterable[tuple[str, int]]) -> int:
+        """Re-read every hole of the assigned partitions; return the messages re-read.
+
+        A hole is a range below the group's committed offset (or below the highest absorbed
+        offset) that no agent absorbed: the group considers it done, the state never saw it.
+        """
+        by_role: dict[str, list[int]] = {}
+        for role, partition in assigned:
+            by_role.setdefault(role, []).append(partition)
+        total = 0
+        for role, partitions in sorted(by_role.items()):
+            topic = self.topics[role]
+            committed = await repair.committed_offsets(
+                self.bootstrap, self.group, topic, partitions
+            )
+            for partition in sorted(partitions):
+                total += await self._repair(role, topic, partition, committed.get(partition, 0))
+        return total
+
+    async def _repair(self, role: str, topic: str, partition: int, committed: int) -> int:
+        record = self.sets.get((role, partition), OffsetSet())
+        high = max(record.end, committed)
+        if high == 0 or not any(record.holes(0, high)):
+            return 0  # the usual case: no hole, and no need to ask the broker for more
+        low = await repair.log_start(self.bootstrap, topic, partition)
+        pending = self.pending.setdefault((role, partition), [])
+        count = 0
+        for start, end in list(record.holes(low, high)):
+            if (start, end) in pending:
+                continue
+            n = await repair.reread(self.bootstrap, topic, partition, start, end)
+            pending.append((start, end))
+            self.on_reread(role, n)
+            count += n
+        return count
+
+    @staticmethod
+    def is_record_key(key: bytes | str) -> bool:
+        text = key.decode() if isinstance(key, bytes) else key
+        return text.startswith(TABLE_PREFIX)
