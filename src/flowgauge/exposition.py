@@ -15,7 +15,13 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from flowgauge.engine.snapshot import Quantiles, ServiceMetrics, Snapshot, StreamMetrics
+from flowgauge.engine.snapshot import (
+    Quantiles,
+    ServiceMetrics,
+    Snapshot,
+    StreamMetrics,
+    StreamSignals,
+)
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,33 @@ NO_CHANGE_TIMES = _f(
     "service",
 )
 
+STAGE_SIGNAL = _f(
+    "stage_signal",
+    "1 while the bottleneck signal holds for the stage (wip_limit, aging, accumulating, "
+    "out_of_limits), else 0. See docs/bottlenecks.md.",
+    "stream",
+    "stage",
+    "signal",
+)
+SIGNAL_VALUE = _f(
+    "stage_signal_value",
+    "The numbers behind each bottleneck signal (counts, seconds, limits), for alert texts.",
+    "stream",
+    "stage",
+    "signal",
+    "measure",
+)
+BOTTLENECK_SCORE = _f(
+    "bottleneck_score",
+    "Pile-up signals firing for the stage plus its share of the stream's WIP (0 if none).",
+    "stream",
+    "stage",
+)
+BOTTLENECK = _f(
+    "bottleneck", "1 for the stream's highest-scoring stage (score > 0), else 0.", "stream", "stage"
+)
+SIGNAL_FAMILIES = (STAGE_SIGNAL, SIGNAL_VALUE, BOTTLENECK_SCORE, BOTTLENECK)
+
 FLOW_FAMILIES = (
     WIP,
     BLOCKED,
@@ -117,6 +150,7 @@ FLOW_FAMILIES = (
     EFFICIENCY,
     REWORK,
     DEFECT,
+    *SIGNAL_FAMILIES,
 )
 DORA_FAMILIES = (DEPLOY_FREQ, LEAD_CHANGES, CFR, TTR, UNLINKED, NO_CHANGE_TIMES)
 
@@ -152,6 +186,18 @@ def _stream_samples(m: StreamMetrics, out: dict[str, GaugeMetricFamily]) -> None
             out[family.name].add_metric([s], value)
 
 
+def _signal_samples(m: StreamSignals, out: dict[str, GaugeMetricFamily]) -> None:
+    s = m.stream
+    for stage in m.stages:
+        for signal, on in stage.firing.items():
+            out[STAGE_SIGNAL.name].add_metric([s, stage.stage, signal], int(on))
+        for signal, measures in stage.values.items():
+            for measure, value in measures.items():
+                out[SIGNAL_VALUE.name].add_metric([s, stage.stage, signal, measure], value)
+        out[BOTTLENECK_SCORE.name].add_metric([s, stage.stage], stage.score)
+        out[BOTTLENECK.name].add_metric([s, stage.stage], int(stage.bottleneck))
+
+
 def _service_samples(m: ServiceMetrics, out: dict[str, GaugeMetricFamily]) -> None:
     s = m.service
     out[DEPLOY_FREQ.name].add_metric([s], m.deployment_frequency_per_day)
@@ -173,6 +219,8 @@ def snapshot_metrics(snapshot: Snapshot) -> Iterator[Metric]:
     out = {f.name: _family(f) for f in (*FLOW_FAMILIES, *DORA_FAMILIES)}
     for stream in snapshot.streams:
         _stream_samples(stream, out)
+    for signals in snapshot.signals:
+        _signal_samples(signals, out)
     for service in snapshot.services:
         _service_samples(service, out)
     yield from out.values()
@@ -206,6 +254,7 @@ class WorkerMetrics:
     deliveries: Counter
     dead_letters: Counter
     ready: Gauge
+    reread: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> WorkerMetrics:
@@ -230,6 +279,12 @@ class WorkerMetrics:
             ),
             ready=Gauge(
                 "flowgauge_worker_ready", "1 once recovered and consuming.", registry=registry
+            ),
+            reread=Counter(
+                "flowgauge_reread_messages",
+                "Messages re-read because no agent had absorbed their offsets, by topic role.",
+                ["role"],
+                registry=registry,
             ),
         )
 

@@ -20,7 +20,14 @@ from sortedcontainers import SortedKeyList, SortedList
 
 from flowgauge.engine.item import ItemFacts
 from flowgauge.engine.quantile import MICROS, age_quantiles_seconds, quantiles_seconds
-from flowgauge.engine.snapshot import AGE_QUANTILES, KINDS, QUANTILES, StreamMetrics
+from flowgauge.engine.signals import SignalState
+from flowgauge.engine.snapshot import (
+    AGE_QUANTILES,
+    KINDS,
+    QUANTILES,
+    StreamMetrics,
+    StreamSignals,
+)
 from flowgauge.model.config import StreamConfig
 
 
@@ -91,6 +98,7 @@ class StreamAggregate:
         self._completed = SortedKeyList(key=_completed_at)  # (completed_at, item)
         self._window = _Window(len(stream.stages))
         self._window_now: int | None = None  # the `now` the window holds, None: not built
+        self._signals = SignalState(stream)  # stage visits for the bottleneck signals
 
     def __len__(self) -> int:
         return len(self._items)
@@ -105,6 +113,7 @@ class StreamAggregate:
             self._contribute(item, facts, 1)
 
     def _contribute(self, item: str, facts: ItemFacts, sign: int) -> None:
+        self._signals.contribute(facts, sign)
         completed = facts.completed_at
         if completed is None:
             if self._done[facts.stage]:
@@ -193,6 +202,10 @@ class StreamAggregate:
             rework_ratio=window.rework / throughput if throughput else None,
             defect_ratio=window.defects / throughput if throughput else None,
         )
+
+    def signals(self, now_micros: int) -> StreamSignals:
+        """Every non-done stage's bottleneck signals at `now` (docs/bottlenecks.md)."""
+        return StreamSignals(self.stream.name, self._signals.evaluate(now_micros))
 
 
 def timedelta_micros(delta: timedelta) -> int:

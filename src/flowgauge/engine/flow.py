@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from flowgauge.engine.aggregate import StreamAggregate
 from flowgauge.engine.item import derive
-from flowgauge.engine.snapshot import StreamMetrics
+from flowgauge.engine.snapshot import StreamMetrics, StreamSignals
 from flowgauge.engine.timeline import Timeline
 from flowgauge.model.config import FlowConfig
 from flowgauge.model.events import ITEM_TYPES, FlowEvent
@@ -49,6 +49,10 @@ class FlowState:
     def metrics(self, now_micros: int) -> list[StreamMetrics]:
         """Every stream's gauges at `now`, in config order."""
         return [aggregate.metrics(now_micros) for aggregate in self._streams.values()]
+
+    def signals(self, now_micros: int) -> list[StreamSignals]:
+        """Every stream's bottleneck signals at `now`, in config order."""
+        return [aggregate.signals(now_micros) for aggregate in self._streams.values()]
 
     def _aggregate(self, stream: str) -> StreamAggregate:
         try:

@@ -11,7 +11,7 @@ All times are integer epoch microseconds, so sums of durations are exact.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 from flowgauge.engine.timeline import Timeline
@@ -43,6 +43,10 @@ class ItemFacts:
     wait: int = 0
     blocked_time: int = 0
     unmapped: int = 0  # state events whose state maps to no stage
+    #: (entry time, stage) of every visit, in time order, consecutive stages distinct; a visit
+    #: ends at the next one's entry. The bottleneck signals count arrivals, departures and past
+    #: WIP from it. Left out of equality: it is the walk the other fields already summarize.
+    visits: tuple[tuple[int, int], ...] = field(default=(), compare=False)
 
     @property
     def cycle_start(self) -> int | None:
@@ -145,6 +149,7 @@ def derive(
         rework=rework,
         defect=defect,
         unmapped=unmapped,
+        visits=tuple(visits),
     )
     if completed_at is None:
         return base
@@ -192,4 +197,5 @@ def _account(
         wait=wait,
         blocked_time=blocked_time,
         unmapped=base.unmapped,
+        visits=base.visits,
     )

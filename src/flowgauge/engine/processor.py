@@ -90,6 +90,7 @@ class Processor:
             events_applied=self.events_applied,
             unmapped_states=dict(self.flow.unmapped),
             unrouted_events=self.unrouted,
+            signals=tuple(self.flow.signals(now)),
         )
 
     @classmethod

@@ -53,6 +53,32 @@ class ServiceMetrics:
     deployments_without_change_times: int = 0
 
 
+SIGNALS: tuple[str, ...] = ("wip_limit", "aging", "accumulating", "out_of_limits")
+
+
+@dataclass(frozen=True)
+class StageSignals:
+    """One non-done stage's bottleneck signals at `now` (docs/bottlenecks.md).
+
+    `values` holds, per signal, the numbers behind it (measure -> number; a measure that is not
+    defined, such as a limit the stage does not set, is absent), so that an alert can quote them.
+    """
+
+    stage: str
+    firing: dict[str, bool]  # every name of SIGNALS
+    values: dict[str, dict[str, float]]  # signal -> measure -> number
+    score: float = 0.0
+    bottleneck: bool = False
+
+
+@dataclass(frozen=True)
+class StreamSignals:
+    """Every non-done stage's signals of one stream, in stage order."""
+
+    stream: str
+    stages: tuple[StageSignals, ...] = ()
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """All metrics of a processor (a worker's partitions, or a batch report) at `now`."""
@@ -63,3 +89,4 @@ class Snapshot:
     events_applied: int = 0
     unmapped_states: dict[str, int] = field(default_factory=dict)  # stream -> count
     unrouted_events: int = 0
+    signals: tuple[StreamSignals, ...] = ()

@@ -80,6 +80,28 @@ def _glob_any(value: str | None, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
 
 
+class SignalsConfig(BaseModel):
+    """How a stream's bottleneck signals are evaluated (docs/bottlenecks.md tells how to tune).
+
+    Every field has a default, so a stream without `signals:` gets sensible bottleneck alerts.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    interval: Duration = timedelta(days=1)  # accumulating: arrivals vs departures over this
+    accumulating_margin: int = Field(default=0, ge=0)  # fire when arrivals > departures + this
+    baseline_days: int = Field(default=20, ge=2)  # out_of_limits: daily values for XmR limits
+    min_baseline_days: int = Field(default=5, ge=2)  # fewer daily values: no limits yet
+
+    @model_validator(mode="after")
+    def _check(self) -> SignalsConfig:
+        if self.interval <= timedelta(0):
+            raise ValueError("signals.interval must be positive")
+        if self.min_baseline_days > self.baseline_days:
+            raise ValueError("signals.min_baseline_days cannot exceed signals.baseline_days")
+        return self
+
+
 class StreamConfig(BaseModel):
     """A value stream: how states map to ordered stages, and the stream's policies."""
 
@@ -93,6 +115,7 @@ class StreamConfig(BaseModel):
     blocked_labels: StrList = ("blocked",)
     sle: Duration | None = None
     stages: tuple[Stage, ...] = Field(min_length=1)
+    signals: SignalsConfig = SignalsConfig()
 
     @model_validator(mode="after")
     def _check_stages(self) -> StreamConfig:

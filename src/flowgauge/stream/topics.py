@@ -18,16 +18,20 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Topics:
     """`raw`: deliveries as received; `events`: canonical events keyed by state key;
-    `deadletter`: deliveries that could not be normalized, with the reason."""
+    `deadletter`: deliveries that could not be normalized, with the reason; `alerts`: every
+    change of a stage's bottleneck signal, as a sentence (stream/alerts.py)."""
 
     raw: str
     events: str
     deadletter: str
+    alerts: str
 
     @classmethod
     def of(cls, settings: Settings) -> Topics:
         p = settings.topic_prefix
-        return cls(raw=f"{p}-raw", events=f"{p}-events", deadletter=f"{p}-deadletter")
+        return cls(
+            raw=f"{p}-raw", events=f"{p}-events", deadletter=f"{p}-deadletter", alerts=f"{p}-alerts"
+        )
 
 
 async def ensure_topics(settings: Settings, timeout_ms: int = 10_000) -> None:
@@ -39,7 +43,7 @@ async def ensure_topics(settings: Settings, timeout_ms: int = 10_000) -> None:
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(name, num_partitions=settings.partitions, replication_factor=1)
-            for name in (topics.raw, topics.events, topics.deadletter)
+            for name in (topics.raw, topics.events, topics.deadletter, topics.alerts)
             if name not in existing
         ]
         if wanted:
