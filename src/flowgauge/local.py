@@ -56,6 +56,7 @@ def up(settings: Settings, with_demo: bool) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     env = dict(os.environ)
+    env.setdefault("FLOWGAUGE_LOG_LEVEL", "WARNING")  # the children's INFO would bury the URLs
     broker: EmbeddedBroker | None = None
     worker = ingester = None
     feed: threading.Thread | None = None

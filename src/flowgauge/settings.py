@@ -49,7 +49,11 @@ class Settings(BaseSettings):
     session_timeout: float = 2.0
     heartbeat_interval: float = 0.5
     worker_id: str = "worker"
+    log_level: str = "INFO"  # `up` runs its children at WARNING so the URLs stay readable
     repair_interval: float = Field(default=5.0, gt=0)  # seconds between offset-gap checks
+    # The ingester's spool (docs/reliability.md, "Broker outage").
+    spool_max_bytes: int = Field(default=256 << 20, ge=64 << 10)  # bound of DATA_DIR/spool
+    publish_timeout: float = Field(default=3.0, gt=0)  # a slower broker send is spooled instead
 
     def secret_for(self, source: str) -> bytes | None:
         secret: SecretStr | None = getattr(self, f"{source}_secret", None)

@@ -79,5 +79,7 @@ def run(settings: Settings) -> None:
     (settings.data_dir / "worker" / settings.worker_id).mkdir(parents=True, exist_ok=True)
     app, state = build(settings)
     server = MetricsServer(state, settings.metrics_bind)  # started and stopped by the Worker
-    worker = faust.Worker(app, server, loglevel="INFO", quiet=True, redirect_stdouts=False)
+    worker = faust.Worker(
+        app, server, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
+    )
     worker.execute_from_commandline()
