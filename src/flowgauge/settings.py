@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     session_timeout: float = 2.0
     heartbeat_interval: float = 0.5
     worker_id: str = "worker"
+    group_instance_id: str | None = None  # static membership (KIP-345), e.g. a pod name
     log_level: str = "INFO"  # `up` runs its children at WARNING so the URLs stay readable
     repair_interval: float = Field(default=5.0, gt=0)  # seconds between offset-gap checks
     # The ingester's spool (docs/reliability.md, "Broker outage").

@@ -77,6 +77,7 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
         "producer_acks": -1,
         "timezone": None,
         "table_cleanup_interval": timedelta(minutes=1).total_seconds(),
+        "consumer_group_instance_id": settings.group_instance_id,
     }
 
 
