@@ -944,6 +944,17 @@ def pipeline() -> Board:
             unit="ops",
         ),
         series(
+            "Ingester spool",
+            "Deliveries an ingester accepted (202) while the broker was away, kept in its local "
+            "spool until they are on the broker (`flowgauge_spool_depth_records`, summed over "
+            "ingesters), and the age of the oldest (`flowgauge_spool_oldest_age_seconds`, max "
+            "over ingesters; 0 when empty). A growing spool means the broker is unreachable.",
+            [
+                q("sum(flowgauge_spool_depth_records)", "spooled deliveries"),
+                q("max(flowgauge_spool_oldest_age_seconds)", "oldest (s)"),
+            ],
+        ),
+        series(
             "Worker readiness",
             "`flowgauge_worker_ready` per worker: 1 once recovered and consuming, 0 while it "
             "recovers its table after a start or a rebalance.",
