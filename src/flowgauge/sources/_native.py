@@ -134,6 +134,16 @@ class Batch:
         self.events.append(event)
 
 
+def initial_labels(batch: Batch, at: datetime, fields: dict[str, Any]) -> None:
+    """A `labeled` event per label an item is created with (its `labels`), at the creation time.
+
+    For platforms whose create payload carries the labels and that send no separate label event
+    (Jira, Plane, Linear): without these, an item created with a blocked label is never blocked.
+    """
+    for label in fields.get("labels") or ():
+        batch.add("labeled", at=at, label=label, **fields)
+
+
 # --- links between items ------------------------------------------------------------------------
 
 _REF = r"(?:[\w.-]+(?:/[\w.-]+)+)?#\d+\b"

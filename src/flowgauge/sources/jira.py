@@ -20,6 +20,7 @@ from flowgauge.sources._native import (
     body_key,
     dig,
     id_key,
+    initial_labels,
     names,
     need_obj,
     need_text,
@@ -85,7 +86,9 @@ def _created(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> No
         (payload.get("timestamp"), "timestamp"),
     )
     state = opt_text(dig(issue, "fields", "status", "name"))
-    batch.add("created", at=at, state=state, **_fields(issue))
+    fields = _fields(issue)
+    batch.add("created", at=at, state=state, **fields)
+    initial_labels(batch, at, fields)
 
 
 def _deleted(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> None:

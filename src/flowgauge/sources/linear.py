@@ -21,6 +21,7 @@ from flowgauge.sources._native import (
     Batch,
     dig,
     id_key,
+    initial_labels,
     names,
     need_obj,
     need_text,
@@ -112,7 +113,9 @@ def _state(data: dict[str, Any]) -> str | None:
 
 def _create(batch: Batch, payload: dict[str, Any], data: dict[str, Any]) -> None:
     at = when((data.get("createdAt"), "data.createdAt"), (payload.get("createdAt"), "createdAt"))
-    batch.add("created", at=at, state=_state(data), **_fields(data))
+    fields = _fields(data)
+    batch.add("created", at=at, state=_state(data), **fields)
+    initial_labels(batch, at, fields)
 
 
 def _update(batch: Batch, payload: dict[str, Any], data: dict[str, Any]) -> None:

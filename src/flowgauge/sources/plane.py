@@ -20,6 +20,7 @@ from flowgauge.sources._native import (
     content_key,
     dig,
     id_key,
+    initial_labels,
     names,
     need_obj,
     need_text,
@@ -109,7 +110,9 @@ def _updated_at(data: dict[str, Any]) -> datetime:
 def _created(batch: Batch, payload: dict[str, Any]) -> None:
     data = need_obj(payload.get("data"), "data")
     at = when((data.get("created_at"), "data.created_at"), (data.get("updated_at"), "updated"))
-    batch.add("created", at=at, state=_state(data), **_fields(data))
+    fields = _fields(data)
+    batch.add("created", at=at, state=_state(data), **fields)
+    initial_labels(batch, at, fields)
 
 
 def _updated(batch: Batch, payload: dict[str, Any]) -> None:

@@ -166,8 +166,10 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
         "job.success.go-gitlab.json": [],
     },
     "jira": {
+        # Created with a label: Jira's create changelog does not list it, `fields.labels` does.
         "jira_issue_created.json": [
-            jira("created", "2019-02-15T19:01:52.971-08:00", state="To Do")
+            jira("created", "2019-02-15T19:01:52.971-08:00", state="To Do"),
+            jira("labeled", "2019-02-15T19:01:52.971-08:00", label="test-label"),
         ],
         "jira_issue_updated.status-todo-to-inprogress.json": [
             jira("state", "2019-02-16T03:14:22.039Z", state="In Progress")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sources_helpers import ev, payload, same_events
 
-from flowgauge.sources import PayloadError, linear, plane
+from flowgauge.sources import PayloadError, jira, linear, plane
 
 PROJECT = "59e3be42-87ec-4950-99a3-ae639cf2b089"
 ITEM = f"plane:{PROJECT}/775c5716-5302-4617-bb9f-2cd843911268"
@@ -111,7 +111,8 @@ LINEAR_FIELDS = {"project": "ENG", "kind": "issue", "labels": ("Bug",), "item_ty
 
 
 def test_linear_issue_create() -> None:
-    expected = ev(
+    """Created with the `Bug` label: the label is also a `labeled` event, at creation."""
+    created = ev(
         "linear",
         "created",
         "linear:ENG-123",
@@ -119,7 +120,11 @@ def test_linear_issue_create() -> None:
         state="In Progress",
         **LINEAR_FIELDS,
     )
-    same_events(linear.normalize({"linear-delivery": "x"}, linear_issue("create")), [expected])
+    labeled = ev("linear", "labeled", "linear:ENG-123", "2020-01-23T12:00:00Z", label="Bug")
+    labeled = labeled.model_copy(update=LINEAR_FIELDS)
+    got = linear.normalize({"linear-delivery": "x"}, linear_issue("create"))
+    same_events(got, [created, labeled])
+    assert [e.id for e in got] == ["linear:x:0", "linear:x:1"]
 
 
 def test_linear_state_change_needs_updated_from_state_id() -> None:
@@ -155,3 +160,32 @@ def test_linear_remove_and_uuid_items() -> None:
 def test_linear_body_without_type_is_refused() -> None:
     with pytest.raises(PayloadError):
         linear.normalize({}, {"action": "create", "data": {}})
+
+
+@pytest.mark.parametrize("provider", ["jira", "plane", "linear"])
+def test_an_item_created_with_a_label_gets_a_labeled_event(provider: str) -> None:
+    """Created already carrying `blocked`: without the event it would never count as blocked.
+
+    These platforms send the initial labels only inside the create payload (no label event).
+    """
+    if provider == "jira":
+        body = payload("jira", "jira_issue_created.json")
+        body["issue"]["fields"]["labels"] = ["blocked"]
+        events = jira.normalize({}, body)
+    elif provider == "plane":
+        events = plane.normalize({}, plane_body("workitem.created", label_ids=["blocked"]))
+    else:
+        body = linear_issue("create")
+        body["data"]["labels"] = [{"id": "lb-9", "name": "blocked"}]
+        events = linear.normalize({}, body)
+    created, labeled = events
+    assert (created.type, labeled.type, labeled.label) == ("created", "labeled", "blocked")
+    assert labeled.at == created.at and labeled.item == created.item
+    assert labeled.labels == ("blocked",)
+
+
+def test_an_item_created_without_labels_gets_no_label_event() -> None:
+    assert [e.type for e in plane.normalize({}, plane_body("workitem.created"))] == ["created"]
+    body = linear_issue("create")
+    body["data"]["labels"] = []
+    assert [e.type for e in linear.normalize({}, body)] == ["created"]
