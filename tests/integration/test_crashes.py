@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
+from compare import gauges, record, report_text
 from scenario import (
     EVENT_CLOCK_CONFIG,
     dora_history,
@@ -27,35 +25,7 @@ from scenario import (
 )
 from stackkit import Stack, wait_until
 
-from flowgauge.exposition import DORA_FAMILIES, FLOW_FAMILIES
-from flowgauge.report import samples
-
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-GAUGES = {f.name for f in (*FLOW_FAMILIES, *DORA_FAMILIES)}
-
-
-def gauges(text: str) -> list[tuple[str, tuple[tuple[str, str], ...], float]]:
-    return sorted(s for s in samples(text) if s[0] in GAUGES)
-
-
-def _report(config: Path, recorded: Path) -> list[Any]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flowgauge",
-            "report",
-            "--format",
-            "prom",
-            "--config",
-            str(config),
-            str(recorded),
-        ],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
-    return gauges(out.stdout.decode())
 
 
 def _feed(stack: Stack, events: list[dict[str, Any]], done: threading.Event) -> None:
@@ -73,8 +43,7 @@ def _scenario(tmp_path: Path, seed: int, items: int) -> tuple[Path, Path, list[A
     config.write_text(EVENT_CLOCK_CONFIG)
     rng = random.Random(seed)
     events = item_history(rng, items) + dora_history(rng, 30)
-    recorded = tmp_path / "events.jsonl"
-    recorded.write_bytes(b"\n".join(orjson.dumps(e) for e in events) + b"\n")
+    recorded = record(events, tmp_path / "events.jsonl")
     return config, recorded, shuffled_with_duplicates(rng, events, dup_share=0.10)
 
 
@@ -100,7 +69,7 @@ def test_worker_restarts_while_streaming_equal_the_report(
     stack.start_ingester()
     stack.start_worker()
     _restart_while_streaming(stack, delivered, sig, kills=4)
-    expected = _report(config, recorded)
+    expected = gauges(report_text(config, recorded))
 
     def converged() -> bool:
         return gauges(stack.metrics()) == expected

@@ -10,14 +10,13 @@ mapping is applied when the processor is rebuilt.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from compare import record, report_text
 from scenario import EVENT_CLOCK_CONFIG, post_generic
 from stackkit import Stack, wait_until
 
@@ -131,23 +130,6 @@ def test_a_changed_state_mapping_applies_to_the_stored_history(
     config.write_text(remapped)
     stack.start_worker()
     wait_until(lambda: wip(stack.metrics(), "review") == 10.0, 60, what="QA now mapped to review")
-    recorded = tmp_path / "events.jsonl"
-    recorded.write_bytes(b"\n".join(orjson.dumps(e) for e in events))
-    report = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flowgauge",
-            "report",
-            "--format",
-            "prom",
-            "--config",
-            str(config),
-            str(recorded),
-        ],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
-    assert wip(report.stdout.decode(), "review") == 10.0
+    recorded = record(events, tmp_path / "events.jsonl")
+    assert wip(report_text(config, recorded), "review") == 10.0
     assert wip(stack.metrics(), "testing") == 0.0

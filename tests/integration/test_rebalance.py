@@ -10,14 +10,12 @@ from __future__ import annotations
 import math
 import random
 import signal
-import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
+from compare import record, report_text
 from scenario import EVENT_CLOCK_CONFIG, item_history, post_generic, shuffled_with_duplicates
 from stackkit import Stack, wait_until
 
@@ -69,25 +67,8 @@ def test_two_workers_sum_to_the_report_and_the_survivor_takes_over(
     stack.config = config
     rng = random.Random(77)
     events = item_history(rng, 200)
-    recorded = tmp_path / "events.jsonl"
-    recorded.write_bytes(b"\n".join(orjson.dumps(e) for e in events) + b"\n")
-    report = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "flowgauge",
-            "report",
-            "--format",
-            "prom",
-            "--config",
-            str(config),
-            str(recorded),
-        ],
-        capture_output=True,
-        check=True,
-        timeout=120,
-    )
-    expected = summed([report.stdout.decode()])
+    recorded = record(events, tmp_path / "events.jsonl")
+    expected = summed([report_text(config, recorded)])
 
     stack.start_ingester()
     stack.start_worker("w1")
