@@ -27,7 +27,6 @@ from flowgauge.model.delivery import Delivery
 from flowgauge.settings import Settings
 from flowgauge.stream.alerts import install_alerts
 from flowgauge.stream.gaps import GapKeeper
-from flowgauge.stream.offsets import REPAIR_KEY
 from flowgauge.stream.pipeline import dead_letter, encode_event, normalize_delivery
 from flowgauge.stream.topics import Topics
 
@@ -130,28 +129,14 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
 
     @app.agent(raw_topic, name="normalize")
     async def normalize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for message in stream.events():
-            partition, offset = message.message.partition, message.message.offset
-            if message.key == REPAIR_KEY:
-                gaps.repaired("raw", partition, message.value, table)
-                continue
-            try:
-                await _normalize_one(message.value, state, events_topic, dead_topic)
-            finally:
-                gaps.absorbed("raw", partition, offset, table)
+        async for _, value in gaps.tracked(stream, "raw", table):
+            await _normalize_one(value, state, events_topic, dead_topic)
             yield None
 
     @app.agent(events_topic, name="timelines")
     async def timelines(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for message in stream.events():
-            partition, offset = message.message.partition, message.message.offset
-            if message.key == REPAIR_KEY:
-                gaps.repaired("events", partition, message.value, table)
-                continue
-            try:
-                await _apply_one(message.key, message.value, state, table, dead_topic)
-            finally:
-                gaps.absorbed("events", partition, offset, table)
+        async for key, value in gaps.tracked(stream, "events", table):
+            await _apply_one(key, value, state, table, dead_topic)
             yield None
 
     @app.timer(settings.repair_interval)  # type: ignore[untyped-decorator]
@@ -170,7 +155,6 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
         except (OSError, TimeoutError, KafkaError) as exc:
             log.warning("offset gap check failed, retrying later: %s", exc)
 
-    app.flowgauge_table = table  # type: ignore[attr-defined]
     return app
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import AsyncIterator, Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from flowgauge.stream import repair
-from flowgauge.stream.offsets import TABLE_PREFIX, OffsetSet, table_key
+from flowgauge.stream.offsets import REPAIR_KEY, TABLE_PREFIX, OffsetSet, table_key
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,24 @@ class GapKeeper:
         if now - self._persisted_at.get(key, 0.0) >= self.persist_every:
             table[table_key(role, partition)] = self.sets[key].to_bytes()
             self._persisted_at[key] = now
+
+    async def tracked(
+        self, stream: Any, role: str, table: MutableMapping[Any, Any]
+    ) -> AsyncIterator[tuple[bytes, bytes]]:
+        """The stream's (key, value)s; each offset is recorded once its handling is done.
+
+        Repair markers are consumed here. The record is written while the stream still stands
+        on the message, so it goes to that message's partition of the changelog.
+        """
+        async for message in stream.events():
+            partition, offset = message.message.partition, message.message.offset
+            if message.key == REPAIR_KEY:
+                self.repaired(role, partition, message.value, table)
+                continue
+            try:
+                yield message.key, message.value
+            finally:
+                self.absorbed(role, partition, offset, table)
 
     def repaired(
         self, role: str, partition: int, marker: bytes, table: MutableMapping[Any, Any]
