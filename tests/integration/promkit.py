@@ -47,24 +47,34 @@ class Prometheus:
 
     def start(self, timeout: float = 30) -> None:
         config: dict[str, Any] = {
-            "global": {"scrape_interval": self.scrape_interval,
-                       "evaluation_interval": self.evaluation_interval},
-            "scrape_configs": [{"job_name": "flowgauge", "static_configs": [
-                {"targets": self.targets}]}],
+            "global": {
+                "scrape_interval": self.scrape_interval,
+                "evaluation_interval": self.evaluation_interval,
+            },
+            "scrape_configs": [
+                {"job_name": "flowgauge", "static_configs": [{"targets": self.targets}]}
+            ],
             "rule_files": [str(p) for p in self.rule_files],
         }
         if self.alertmanager:
-            config["alerting"] = {"alertmanagers": [{"static_configs": [
-                {"targets": [self.alertmanager]}]}]}
+            config["alerting"] = {
+                "alertmanagers": [{"static_configs": [{"targets": [self.alertmanager]}]}]
+            }
         path = self.workdir / "prometheus.yml"
         path.write_text(yaml.safe_dump(config))
         data = self.workdir / "prom-data"
         data.mkdir(exist_ok=True)
         with open(self.workdir / "prometheus.log", "ab") as log:
             self.process = subprocess.Popen(
-                [_binary("prometheus"), f"--config.file={path}", f"--storage.tsdb.path={data}",
-                 f"--web.listen-address=127.0.0.1:{self.port}"],
-                stdout=log, stderr=subprocess.STDOUT)
+                [
+                    _binary("prometheus"),
+                    f"--config.file={path}",
+                    f"--storage.tsdb.path={data}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_until(self._ready, timeout, what="prometheus /-/ready")
 
     def _ready(self) -> bool:
@@ -113,11 +123,16 @@ class Alertmanager:
         cluster = free_port()
         with open(self.workdir / "alertmanager.log", "ab") as log:
             self.process = subprocess.Popen(
-                [_binary("prometheus-alertmanager", "alertmanager"),
-                 f"--config.file={self.config}", f"--storage.path={data}",
-                 f"--web.listen-address={self.address}",
-                 f"--cluster.listen-address=127.0.0.1:{cluster}"],
-                stdout=log, stderr=subprocess.STDOUT)
+                [
+                    _binary("prometheus-alertmanager", "alertmanager"),
+                    f"--config.file={self.config}",
+                    f"--storage.path={data}",
+                    f"--web.listen-address={self.address}",
+                    f"--cluster.listen-address=127.0.0.1:{cluster}",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_until(self._ready, timeout, what="alertmanager /-/ready")
 
     def _ready(self) -> bool:

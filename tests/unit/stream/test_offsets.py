@@ -29,8 +29,9 @@ def test_ranges_merge_when_they_touch_or_overlap() -> None:
 
 
 @given(st.lists(st.integers(0, 200), max_size=300), st.integers(0, 100), st.integers(0, 250))
-def test_set_equals_a_python_set_and_survives_serialization(offsets: list[int], low: int,
-                                                            high: int) -> None:
+def test_set_equals_a_python_set_and_survives_serialization(
+    offsets: list[int], low: int, high: int
+) -> None:
     s = OffsetSet()
     for offset in offsets:
         s.add(offset)
