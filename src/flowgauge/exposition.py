@@ -291,9 +291,14 @@ class WorkerMetrics:
 
 @dataclass(frozen=True)
 class IngestMetrics:
-    """The ingester's counters (CONTRACT.md: `flowgauge_webhooks_total` by source, outcome)."""
+    """The ingester's own metrics (CONTRACT.md: `flowgauge_webhooks_total` by source and outcome,
+    spool depth and age). The spool gauges are read at scrape time from functions the ingester
+    binds with `watch_spool` (so the age uses the spool's injected clock)."""
 
     webhooks: Counter
+    spool_depth: Gauge
+    spool_bytes: Gauge
+    spool_oldest_age: Gauge
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> IngestMetrics:
@@ -305,4 +310,30 @@ class IngestMetrics:
                 ["source", "outcome"],
                 registry=registry,
             ),
+            spool_depth=Gauge(
+                "flowgauge_spool_depth_records",
+                "Accepted deliveries in the ingester's local spool, not yet on the broker.",
+                registry=registry,
+            ),
+            spool_bytes=Gauge(
+                "flowgauge_spool_bytes",
+                "Bytes of the spool's files on disk (bounded by FLOWGAUGE_SPOOL_MAX_BYTES).",
+                registry=registry,
+            ),
+            spool_oldest_age=Gauge(
+                "flowgauge_spool_oldest_age_seconds",
+                "Seconds since the oldest spooled delivery was accepted (0 when empty).",
+                registry=registry,
+            ),
         )
+
+    def watch_spool(
+        self,
+        depth: Callable[[], float],
+        size: Callable[[], float],
+        oldest_age: Callable[[], float],
+    ) -> None:
+        """Read the spool gauges from these functions at every scrape."""
+        self.spool_depth.set_function(depth)
+        self.spool_bytes.set_function(size)
+        self.spool_oldest_age.set_function(oldest_age)

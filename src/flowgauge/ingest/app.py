@@ -1,32 +1,37 @@
 """The webhook ingester: verify, check, persist the raw delivery, answer. Nothing more.
 
-It answers 202 only once the broker acknowledged the delivery (`acks=all`), so an accepted
-webhook is never lost; normalization happens in the worker, so a config change can be applied
-later by replaying the raw topic.
+It answers 202 only once the delivery is durable: acknowledged by the broker (`acks=all`), or,
+while the broker is away, fsync'd into the local spool that `forwarder.py` drains in order
+(docs/reliability.md). Normalization happens in the worker, so a config change can be applied
+later by replaying the raw topic. Every answer, refusals included, is a JSON body.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from flowgauge.exposition import IngestMetrics
+from flowgauge.ingest.forwarder import DEADLETTER, RAW, Forwarder, Producer, Unavailable
+from flowgauge.ingest.spool import Spool
 from flowgauge.model.delivery import Delivery, keep_headers
 from flowgauge.settings import Settings
 from flowgauge.sources import REGISTRY, PayloadError, SignatureError, Source
-from flowgauge.stream.topics import Topics
+from flowgauge.stream.topics import Topics, ensure_topics
 
 log = logging.getLogger(__name__)
-PRODUCER_KEY = web.AppKey("producer", AIOKafkaProducer)
+#: Server options `server.py` and the tests use: with no lingering, a refused body is not
+#: drained (aiohttp otherwise reads an unread body for up to 10 s); the connection is closed.
+SERVER_OPTIONS: dict[str, Any] = {"lingering_time": 0.0}
 
 
 def _utcnow() -> datetime:
@@ -37,21 +42,69 @@ def error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": code, "message": message}, status=status)
 
 
+def too_large(limit: int) -> web.Response:
+    """413, and close the connection: the rest of the body is never read."""
+    response = error(413, "too_large", f"body over {limit} bytes")
+    response.force_close()
+    return response
+
+
+@web.middleware
+async def json_errors(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """aiohttp's own refusals (404 route, 405 method, ...) as the same JSON error bodies."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+    except Exception:  # a bug: answer honestly, never with a traceback or request data
+        log.exception("unexpected error handling %s %s", request.method, request.path)
+        return error(500, "internal", "unexpected error; it is logged")
+
+
+async def read_body(request: web.Request, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it is over `limit` (never buffering more than that)."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await request.content.read(limit + 1 - size):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return None
+    return b"".join(chunks)
+
+
 class Ingester:
-    """Request handling, with the settings, registry, producer and clock injected."""
+    """Request handling, with the settings, registry, clocks and broker connection injected.
+
+    `start_producer` / `ensure` default to a real `AIOKafkaProducer` and `ensure_topics`; tests
+    inject an unreachable broker to run on the spool alone.
+    """
 
     def __init__(
         self,
         settings: Settings,
         registry: CollectorRegistry,
         clock: Callable[[], datetime] = _utcnow,
+        *,
+        start_producer: Callable[[], Awaitable[Producer]] | None = None,
+        ensure: Callable[[], Awaitable[None]] | None = None,
+        spool_clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.counters = IngestMetrics.create(registry)
         self.clock = clock
+        self.spool_clock = spool_clock
         self.topics = Topics.of(settings)
-        self.producer: AIOKafkaProducer | None = None
+        self._start_producer = start_producer or self._kafka_producer
+        self._ensure = ensure or (lambda: ensure_topics(settings))
+        self.forwarder: Forwarder | None = None
 
     async def webhook(self, request: web.Request) -> web.Response:
         name = request.match_info["source"]
@@ -65,12 +118,9 @@ class Ingester:
         return response
 
     async def _handle(self, request: web.Request, source: Source) -> tuple[web.Response, str]:
-        limit = self.settings.max_body_bytes
-        if request.content_length is not None and request.content_length > limit:
-            return error(413, "too_large", f"body over {limit} bytes"), "too_large"
-        raw = await request.content.read(limit + 1)
-        if len(raw) > limit:
-            return error(413, "too_large", f"body over {limit} bytes"), "too_large"
+        raw = await read_body(request, self.settings.max_body_bytes)
+        if raw is None:
+            return too_large(self.settings.max_body_bytes), "too_large"
         headers = {k.lower(): v for k, v in request.headers.items()}
         refusal = self._verify(source, raw, headers)
         if refusal is not None:
@@ -86,12 +136,9 @@ class Ingester:
             await self._dead_letter(delivery, reason)
             return error(400, "invalid", reason), "invalid"
         try:
-            await self._publish(self.topics.raw, delivery.delivery_id, delivery.to_bytes())
-        except (KafkaError, OSError) as exc:
-            log.warning("cannot persist delivery: %s", type(exc).__name__)
-            return error(
-                503, "unavailable", "cannot persist the delivery now; retry"
-            ), "unavailable"
+            await self._persist(RAW, delivery.delivery_id, delivery.to_bytes())
+        except Unavailable as exc:
+            return error(503, exc.code, exc.message), "unavailable"
         outcome = "accepted" if events else "ignored"
         return web.json_response(
             {"status": outcome, "delivery": delivery.delivery_id, "events": len(events)}, status=202
@@ -111,6 +158,8 @@ class Ingester:
             source.verify(secret, raw, headers, self.clock())
         except SignatureError as exc:
             return str(exc)
+        except (UnicodeError, ValueError, TypeError):  # undecodable header bytes and the like
+            return "malformed signature headers"
         return None
 
     def _delivery(self, source: Source, raw: bytes, headers: dict[str, str]) -> Delivery:
@@ -134,47 +183,75 @@ class Ingester:
             {"reason": reason, "source": delivery.source, "delivery": delivery.to_bytes().decode()}
         )
         try:
-            await self._publish(self.topics.deadletter, delivery.delivery_id, record)
-        except (KafkaError, OSError) as exc:
-            log.warning("cannot dead-letter an invalid delivery: %s", type(exc).__name__)
+            await self._persist(DEADLETTER, delivery.delivery_id, record)
+        except Unavailable:
+            log.debug("cannot dead-letter an invalid delivery now")
 
-    async def _publish(self, topic: str, key: str, value: bytes) -> None:
-        if self.producer is None:
-            raise KafkaError("producer not started")
-        await self.producer.send_and_wait(topic, key=key.encode(), value=value)
+    async def _persist(self, role: int, key: str, value: bytes) -> None:
+        if self.forwarder is None:
+            raise Unavailable("starting", "the ingester is starting; retry")
+        await self.forwarder.persist(role, key.encode("utf-8", "surrogatepass"), value)
 
     async def healthz(self, _: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})
 
     async def readyz(self, _: web.Request) -> web.Response:
-        if self.producer is None:
+        """200 while a delivery can be persisted: into the spool, or straight to the broker."""
+        forwarder = self.forwarder
+        if forwarder is None:
             return web.json_response({"status": "starting"}, status=503)
-        try:
-            await self.producer.partitions_for(self.topics.raw)
-        except (KafkaError, OSError):
-            return web.json_response({"status": "broker unavailable"}, status=503)
-        return web.json_response({"status": "ready"})
+        state = {
+            "broker": "up" if forwarder.direct else "away",
+            "spool_records": forwarder.spool.depth,
+        }
+        if not forwarder.ready:
+            return web.json_response({"status": "cannot persist", **state}, status=503)
+        return web.json_response({"status": "ready", **state})
 
     async def metrics(self, _: web.Request) -> web.Response:
         return web.Response(
             body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )
 
-    async def _start(self, _: web.Application) -> None:
-        self.producer = AIOKafkaProducer(
+    async def _kafka_producer(self) -> Producer:
+        producer = AIOKafkaProducer(
             bootstrap_servers=self.settings.bootstrap,
             acks="all",
             linger_ms=1,
             request_timeout_ms=10_000,
         )
-        await self.producer.start()
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        return producer  # type: ignore[no-any-return]
+
+    async def _start(self, _: web.Application) -> None:
+        """Open the spool (recovering what a previous run left) and start forwarding it."""
+        spool = Spool(
+            self.settings.data_dir / "spool",
+            max_bytes=self.settings.spool_max_bytes,
+            clock=self.spool_clock,
+        )
+        self.counters.watch_spool(lambda: spool.depth, lambda: spool.size_bytes, spool.oldest_age)
+        self.forwarder = Forwarder(
+            spool,
+            self.topics,
+            self._start_producer,
+            self._ensure,
+            publish_timeout=self.settings.publish_timeout,
+        )
+        self.forwarder.start()
 
     async def _stop(self, _: web.Application) -> None:
-        if self.producer is not None:
-            await self.producer.stop()
+        if self.forwarder is not None:
+            await self.forwarder.stop()
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=self.settings.max_body_bytes + 1)
+        app = web.Application(
+            client_max_size=self.settings.max_body_bytes + 1, middlewares=[json_errors]
+        )
         app.router.add_post("/webhooks/{source}", self.webhook)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
