@@ -372,10 +372,9 @@ atheris.Fuzz()
 
 
 def test_atheris_on_spool_recovery(tmp_path: Path) -> None:
-    """Coverage-guided fuzzing of the bytes a crash can leave in a segment (optional: atheris
-    is not a project dependency; `pip install atheris` to run it). Any segment content opens
-    as a valid prefix of records or is refused with SpoolError, and the spool stays writable."""
-    pytest.importorskip("atheris")
+    """Coverage-guided fuzzing (atheris, a dev dependency) of the bytes a crash can leave in a
+    segment: any content opens as a valid prefix of records or is refused with SpoolError, and
+    the spool stays writable."""
     harness = tmp_path / "harness.py"
     harness.write_text(ATHERIS_HARNESS)
     result = subprocess.run(

@@ -22,7 +22,9 @@ def require_hmac_hex(
     if not given:
         raise SignatureError(f"missing {header} header")
     expected = prefix + hmac_sha256_hex(secret, raw_body)
-    if not hmac.compare_digest(given.strip().lower().encode(), expected.encode()):
+    # surrogatepass: a header with undecodable bytes is a wrong signature, not a crash
+    given_bytes = given.strip().lower().encode("utf-8", "surrogatepass")
+    if not hmac.compare_digest(given_bytes, expected.encode()):
         raise SignatureError(f"{header} does not match the configured secret")
 
 

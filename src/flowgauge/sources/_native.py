@@ -184,6 +184,10 @@ def same(given: str, expected: str) -> bool:
     )
 
 
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
 def standard_webhook_ok(secret: bytes, raw_body: bytes, headers: Headers) -> bool:
     """Standard Webhooks `webhook-signature: v1,<base64 HMAC-SHA256("{id}.{ts}.{body}")>`.
 
@@ -201,7 +205,7 @@ def standard_webhook_ok(secret: bytes, raw_body: bytes, headers: Headers) -> boo
             key = base64.b64decode(secret[6:], validate=True)
         except (binascii.Error, ValueError):
             key = secret
-    signed = wid.encode() + b"." + ts.encode() + b"." + raw_body
+    signed = _utf8(wid) + b"." + _utf8(ts) + b"." + raw_body
     expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     return any(same(sig, expected) for sig in sigs.split())
 

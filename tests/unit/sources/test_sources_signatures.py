@@ -143,3 +143,26 @@ def test_every_native_source_is_registered(name: str) -> None:
     assert source.name == name
     with pytest.raises(SignatureError):
         source.verify(SECRET, BODY, {}, NOW)
+
+
+def test_a_signature_header_with_undecodable_bytes_is_refused_not_a_crash() -> None:
+    from flowgauge.sources import REGISTRY, SignatureError
+
+    bad = "sha256=\udcff\udcfe"  # what a server's surrogateescape decoding hands over
+    for name, source in REGISTRY.items():
+        headers = {
+            "x-hub-signature-256": bad,
+            "x-hub-signature": bad,
+            "x-plane-signature": bad,
+            "linear-signature": bad,
+            "x-flowgauge-signature": bad,
+            "x-gitlab-token": bad,
+            "webhook-id": "\udcff",
+            "webhook-timestamp": "1",
+            "webhook-signature": bad,
+        }
+        try:
+            source.verify(b"secret", b"{}", headers, None)
+        except SignatureError:
+            continue
+        raise AssertionError(f"{name} accepted an undecodable signature")
