@@ -1,4 +1,4 @@
-"""DORA's four keys per service, from deployment and incident events (METRICS.md, "DORA metrics").
+"""DORA's four keys per service, from deployment, incident and commit events (METRICS.md, "DORA").
 
 The state is a function of the *set* of events applied (deduplicated by event id), never of their
 arrival order. The worker hands it each service's whole DORA event set as one value (`apply`);
@@ -47,6 +47,59 @@ def _pick(a: FlowEvent, b: FlowEvent) -> FlowEvent:
 def deployment_commit(event: FlowEvent) -> str:
     """What identifies a deployment's content: its last change id, else its deployment id."""
     return event.changes[-1].id if event.changes else event.item
+
+
+#: A `commit` event of this kind says its last change (the merge or squash commit) stands for the
+#: pull request's commits: its commit time is theirs (docs/dora.md, "Squash merges").
+PULL_REQUEST_KIND = "pull_request"
+#: Tags a native source puts in a deployment's `labels`: the CI workflow that ran it (name and
+#: path), and the environment's tier. The config decides what they mean (docs/dora.md).
+WORKFLOW_TAG = "workflow:"
+TIER_TAG = "tier:"
+
+
+def _commit_times(events: Iterable[FlowEvent]) -> dict[str, int]:
+    """Each change's earliest `committed_at` reported by any of the events."""
+    committed: dict[str, int] = {}
+    for event in events:
+        for change in event.changes:
+            if change.committed_at is not None:
+                at = to_micros(change.committed_at)
+                if change.id not in committed or at < committed[change.id]:
+                    committed[change.id] = at
+    return committed
+
+
+def _resolve_commits(
+    reported: dict[str, int], commits: Iterable[FlowEvent]
+) -> tuple[dict[str, int], dict[str, set[str]]]:
+    """Commit times after the pull-request rule, and what each pushed head brings (one level).
+
+    `pushed[h]`: the changes of every push (a non-pull-request `commit` event) whose head is `h`.
+    A merged pull request's event lists the pull request's head then its merge commit `m`: `m`'s
+    time is the earliest reported time of `m`, of the head, and of what the head's pushes
+    brought. Computed from the reported times only, so the result never depends on order.
+    """
+    pushed: dict[str, set[str]] = {}
+    merges: list[FlowEvent] = []
+    for event in commits:
+        if not event.changes:
+            continue
+        if event.kind == PULL_REQUEST_KIND:
+            merges.append(event)
+        else:
+            pushed.setdefault(event.changes[-1].id, set()).update(c.id for c in event.changes)
+    committed = dict(reported)
+    for event in merges:
+        merge = event.changes[-1].id
+        members = {merge}
+        for change in event.changes:
+            members.add(change.id)
+            members.update(pushed.get(change.id, ()))
+        times = [reported[member] for member in members if member in reported]
+        if times and (merge not in committed or min(times) < committed[merge]):
+            committed[merge] = min(times)
+    return committed, pushed
 
 
 @dataclass(frozen=True)
@@ -100,6 +153,9 @@ class DoraState:
     def __init__(self, config: DoraConfig) -> None:
         self._config = config
         self._production = frozenset(config.production)
+        self._workflow_environment = config.production[0] if config.production else None
+        self._deploy_workflows = frozenset(WORKFLOW_TAG + w for w in config.deploy_workflows)
+        self._production_tiers = frozenset(TIER_TAG + t for t in config.production_tiers)
         self._window = _micros(config.window)
         self._link_window = _micros(config.incident_link_window)
         if self._window <= 0:
@@ -112,6 +168,7 @@ class DoraState:
         self._incident_events: dict[str, dict[str, FlowEvent]] = {}  # incident id -> ...
         self._service_refs: Counter[str] = Counter()  # services named by events
         self._deployments_of: dict[str, Counter[str]] = {}  # service -> deployment ids
+        self._commits_of: dict[str, dict[str, FlowEvent]] = {}  # service -> id -> commit event
         self._naming: dict[str, Counter[str]] = {}  # deployment id -> incidents naming it
         self._incidents: dict[str, _Incident] = {}
         self._incidents_of: dict[str, set[str]] = {}  # service -> incident ids
@@ -186,6 +243,17 @@ class DoraState:
     def _count(self, event: FlowEvent, sign: int) -> None:
         """Add (+1) or remove (-1) one effective event from the level-2 indexes."""
         service = event.service or None
+        if event.type == "commit":  # commit times only: it does not make its service appear
+            if service is not None:
+                self._dirty.add(service)
+                commits = self._commits_of.setdefault(service, {})
+                if sign > 0:
+                    commits[event.id] = event
+                else:
+                    del commits[event.id]
+                    if not commits:
+                        del self._commits_of[service]
+            return
         if service is not None:
             _bump(self._service_refs, service, sign)
             self._dirty.add(service)
@@ -276,26 +344,25 @@ class DoraState:
             for event in self._deployments[deployment].values()
             if event.service == service
         ]
-        # A change's commit time: the earliest any deployment event of the service reports.
-        committed: dict[str, int] = {}
-        for event in events:
-            for change in event.changes:
-                if change.committed_at is not None:
-                    at = to_micros(change.committed_at)
-                    if change.id not in committed or at < committed[change.id]:
-                        committed[change.id] = at
+        commits = list(self._commits_of.get(service, {}).values())
+        # A change's commit time: the earliest any deployment or commit event of the service
+        # reports, then the pull-request rule (docs/dora.md, "Lead time for changes").
+        committed, pushed = _resolve_commits(_commit_times([*events, *commits]), commits)
         groups: dict[tuple[str, str], _Deployment] = {}
         for event in events:
-            if event.status != "success" or event.environment not in self._production:
+            environment = self._production_environment(event)
+            if environment is None:
                 continue
-            identity = (event.environment, deployment_commit(event))
+            identity = (environment, deployment_commit(event))
             first = event.sort_key()
             group = groups.get(identity)
             if group is None:
                 group = groups[identity] = _Deployment(first)
             elif first < group.first:
                 group.first = first
-            group.changes.update(change.id for change in event.changes)
+            for change in event.changes:
+                group.changes.add(change.id)
+                group.changes.update(pushed.get(change.id, ()))
             group.ids.add(event.item)
         ordered = sorted(groups.values(), key=lambda g: g.first)
         times = [group.first[0] for group in ordered]
@@ -350,6 +417,24 @@ class DoraState:
             restore=[duration for _, duration in restores],
             unlinked_at=unlinked,
         )
+
+    def _production_environment(self, event: FlowEvent) -> str | None:
+        """The production environment a successful deployment counts in, or None (not counted).
+
+        Its `environment` when listed in `dora.production`; for a run of a workflow listed in
+        `dora.deploy_workflows`, the first production environment; for an environment whose tier
+        is in `dora.production_tiers`, its own name.
+        """
+        if event.status != "success":
+            return None
+        if event.environment in self._production:
+            return event.environment
+        tags = event.labels or ()
+        if self._deploy_workflows.intersection(tags):
+            return self._workflow_environment
+        if event.environment and self._production_tiers.intersection(tags):
+            return event.environment
+        return None
 
     # -- reading ------------------------------------------------------------------------------
 

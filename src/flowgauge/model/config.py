@@ -152,11 +152,17 @@ class StreamConfig(BaseModel):
 
 
 class DoraConfig(BaseModel):
-    """DORA settings: what counts as production, the window, incident attribution."""
+    """DORA settings: what counts as production, the window, incident attribution.
+
+    `deploy_workflows`: CI workflows (GitHub Actions name or path) whose successful run is a
+    deployment to the first `production` environment. `production_tiers`: environment tiers
+    (GitLab's `deployment_tier`) whose environments count as production whatever their name.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     production: StrList = ("production",)
+    production_tiers: StrList = ("production",)
     window: Duration = timedelta(days=30)
     incident_link_window: Duration = timedelta(days=1)
     incident_labels: StrList = ("incident",)

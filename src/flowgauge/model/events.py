@@ -22,6 +22,7 @@ EventType = Literal[
     "deployment",
     "incident_opened",
     "incident_resolved",
+    "commit",
 ]
 
 #: The types a generic feed may send (CONTRACT.md). `labeled`/`unlabeled` are produced by native
@@ -42,7 +43,10 @@ GENERIC_TYPES: frozenset[str] = frozenset(
 ITEM_TYPES: frozenset[str] = frozenset(
     {"created", "state", "blocked", "unblocked", "labeled", "unlabeled", "deleted"}
 )
-DORA_TYPES: frozenset[str] = frozenset({"deployment", "incident_opened", "incident_resolved"})
+#: `commit` events give commit times of changes (pushes, merged pull requests): docs/dora.md.
+DORA_TYPES: frozenset[str] = frozenset(
+    {"deployment", "incident_opened", "incident_resolved", "commit"}
+)
 
 
 class Change(BaseModel):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from flowgauge.model import Change
 from flowgauge.sources._native import (
     Batch,
     dig,
@@ -82,7 +83,34 @@ def _closed(batch: Batch, payload: dict[str, Any], pull: dict[str, Any]) -> None
             (pull.get("closed_at"), "pull_request.closed_at"),
             (pull.get("updated_at"), "pull_request.updated_at"),
         )
-    batch.add("state", at=at, state=state, **pr_fields(payload, pull))
+    fields = pr_fields(payload, pull)
+    batch.add("state", at=at, state=state, **fields)
+    if state == "merged":
+        _merge_commit(batch, fields["project"], pull, at)
+
+
+def _merge_commit(batch: Batch, repo: str, pull: dict[str, Any], at: datetime) -> None:
+    """A merged pull request: a `commit` event saying its merge commit stands for its commits.
+
+    The payload names the pull request's head (`head.sha`, its last commit) and the commit it was
+    merged as (`merge_commit_sha`: the merge, squash or last rebased commit) but carries no commit
+    time. The event lists the head then the merge commit, without times: the engine gives the
+    merge commit the earliest commit time it knows of the head and of what the head's pushes
+    brought (docs/dora.md, "Squash merges"). Nothing is emitted when either sha is missing.
+    """
+    merge = opt_text(pull.get("merge_commit_sha"))
+    head = opt_text(dig(pull, "head", "sha"))
+    if merge is None or head is None:
+        return
+    batch.add(
+        "commit",
+        item=f"github:{repo}/commits/{merge}",
+        at=at,
+        project=repo,
+        kind="pull_request",
+        service=repo,
+        changes=tuple(Change(id=sha) for sha in dict.fromkeys((head, merge))),
+    )
 
 
 def _labeled(batch: Batch, payload: dict[str, Any], pull: dict[str, Any]) -> None:

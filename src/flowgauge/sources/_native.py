@@ -79,6 +79,13 @@ def when(*candidates: tuple[Any, str]) -> datetime:
     raise PayloadError(f"no event time: {', '.join(w for _, w in candidates)} all missing")
 
 
+def opt_when(value: Any, what: str) -> datetime | None:
+    """`when` for one optional time: None when absent, PayloadError when present but not a time."""
+    if value is None or (isinstance(value, str) and value in _NULLS):
+        return None
+    return when((value, what))
+
+
 def names(values: Any, key: str = "name") -> tuple[str, ...] | None:
     """Names from a list of strings or of objects carrying `key`; None when not a list."""
     if not isinstance(values, list):

@@ -19,6 +19,7 @@ from flowgauge.sources._native import (
     Batch,
     body_key,
     dig,
+    has_label,
     id_key,
     initial_labels,
     names,
@@ -31,6 +32,8 @@ from flowgauge.sources.base import Headers, PayloadError
 
 NAME = "jira"
 SIGNATURE_HEADER = "x-hub-signature"
+INCIDENT_LABEL = "incident"
+SERVICE_PREFIX = "service:"
 
 Handler = Callable[[Batch, dict[str, Any], dict[str, Any]], None]
 
@@ -89,6 +92,8 @@ def _created(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> No
     fields = _fields(issue)
     batch.add("created", at=at, state=state, **fields)
     initial_labels(batch, at, fields)
+    if _is_incident(fields) and not _done(issue):
+        _incident(batch, "incident_opened", at, fields)
 
 
 def _deleted(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> None:
@@ -102,13 +107,62 @@ def _updated(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> No
         return
     fields = _fields(issue)
     at = _event_time(payload, issue)
+    changed: dict[str, dict[str, Any]] = {}
     for change in items:
         if not isinstance(change, dict):
             continue
         keys = {(opt_text(change.get(k)) or "").lower() for k in ("fieldId", "field")}
-        handler = next((h for name, h in _CHANGES.items() if name in keys), None)
-        if handler is not None:
-            handler(batch, change, at, fields)
+        name = next((name for name in _CHANGES if name in keys), None)
+        if name is None:
+            name = "resolution" if "resolution" in keys else None
+        else:
+            _CHANGES[name](batch, change, at, fields)
+        if name is not None:
+            changed.setdefault(name, change)
+    _incident_changes(batch, issue, changed, at, fields)
+
+
+def _done(issue: dict[str, Any]) -> bool:
+    return opt_text(dig(issue, "fields", "status", "statusCategory", "key")) == "done"
+
+
+def _is_incident(fields: dict[str, Any]) -> bool:
+    """An issue labelled `incident` (any case), or of issue type Incident (Jira Service Mgmt)."""
+    return has_label(fields["labels"], INCIDENT_LABEL) or fields["item_type"] == INCIDENT_LABEL
+
+
+def _incident(batch: Batch, type_: str, at: datetime, fields: dict[str, Any]) -> None:
+    """An incident event of the issue; service: a `service:<name>` label, else the project key."""
+    labels = fields["labels"] or ()
+    named = next((x[len(SERVICE_PREFIX) :] for x in labels if x.startswith(SERVICE_PREFIX)), None)
+    service = named or fields["project"]
+    batch.add(type_, item=fields["item"], at=at, service=service, project=fields["project"])
+
+
+def _incident_changes(
+    batch: Batch,
+    issue: dict[str, Any],
+    changed: dict[str, dict[str, Any]],
+    at: datetime,
+    fields: dict[str, Any],
+) -> None:
+    """Opened when the label is added; resolved when it moves to a done status; reopened when
+    it leaves done (its resolution is cleared). Nothing for issues that are not incidents."""
+    if not _is_incident(fields):
+        return
+    done = _done(issue)
+    labels = changed.get("labels")
+    if labels is not None and not done and fields["item_type"] != INCIDENT_LABEL:
+        before = (opt_text(labels.get("fromString")) or "").split()
+        after = (opt_text(labels.get("toString")) or "").split()
+        if has_label(after, INCIDENT_LABEL) and not has_label(before, INCIDENT_LABEL):
+            _incident(batch, "incident_opened", at, fields)
+    status = changed.get("status")
+    resolution = changed.get("resolution")
+    if status is not None and done:
+        _incident(batch, "incident_resolved", at, fields)
+    elif not done and resolution is not None and opt_text(resolution.get("toString")) is None:
+        _incident(batch, "incident_opened", at, fields)
 
 
 def _status(batch: Batch, change: dict[str, Any], at: datetime, fields: dict[str, Any]) -> None:

@@ -60,8 +60,9 @@ def test_issue_type_wins_over_labels_for_item_type() -> None:
 
 def test_merged_pull_request_is_state_merged_at_merged_at() -> None:
     body = pull("pull_request.closed.json", merged=True, merged_at="2019-05-15T15:22:00Z")
-    (event,) = run("pull_request", body)
+    event, commit = run("pull_request", body)  # and the merge commit (test_sources_dora.py)
     assert (event.state, event.at.isoformat()) == ("merged", "2019-05-15T15:22:00+00:00")
+    assert commit.type == "commit"
 
 
 def test_draft_pull_request_opens_as_draft() -> None:

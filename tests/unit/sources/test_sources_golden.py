@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -50,6 +51,25 @@ TES = {
     "labels": ("test-label",),
 }
 PLANE_ITEM = "plane:59e3be42-87ec-4950-99a3-ae639cf2b089/775c5716-5302-4617-bb9f-2cd843911268"
+
+
+def change(sha: str, committed_at: str) -> Change:
+    return Change(id=sha, committed_at=datetime.fromisoformat(committed_at))
+
+
+# Tagged with the workflow's name and path: `dora.deploy_workflows` decides if it counts.
+WORKFLOW_RUN = ev(
+    "github",
+    "deployment",
+    "github:octo-org/octo-repo/actions/runs/289782451",
+    "2020-10-05T16:33:49Z",
+    project="octo-org/octo-repo",
+    kind="workflow_run",
+    service="octo-org/octo-repo",
+    labels=("workflow:test", "workflow:.github/workflows/test.yml"),
+    status="success",
+    changes=(change("3484a3fb816e0859fd6e1cea078d76385ff50625", "2020-10-05T16:32:07Z"),),
+)
 
 
 def gh(type_: str, at: str, base: dict[str, Any], **fields: Any) -> FlowEvent:
@@ -124,10 +144,23 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
         "projects_v2_item.created.json": [],
         "projects_v2_item.converted.json": [],
         "projects_v2_item.archived.json": [],
-        "push.json": [],
+        "push.json": [
+            ev(
+                "github",
+                "commit",
+                f"github:{GH}/commits/6113728f27ae82c7b1a177c8d03f9e96e0adf246",
+                "2019-05-15T15:20:57Z",  # repository.pushed_at, Unix seconds
+                project=GH,
+                kind="push",
+                service=GH,
+                changes=(
+                    change("6113728f27ae82c7b1a177c8d03f9e96e0adf246", "2019-05-15T15:19:25Z"),
+                ),
+            )
+        ],
         "push.tag-deleted.json": [],
-        "workflow_run.completed.json": [],
-        "workflow_run.completed.with-pull-requests.json": [],
+        "workflow_run.completed.json": [WORKFLOW_RUN],
+        "workflow_run.completed.with-pull-requests.json": [WORKFLOW_RUN],
         "workflow_run.requested.json": [],
         "check_suite.completed.json": [],
         "check_suite.requested.json": [],
@@ -157,12 +190,27 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
                 kind="deployment",
                 service="root/test-deployment-webhooks",
                 environment="staging",
+                labels=("tier:staging",),
                 status="success",
                 changes=(Change(id="279484c09fbe69ededfced8c1bb6e6d24616b468"),),
             )
         ],
-        "push.json": [],
-        "pipeline.success.json": [],
+        "push.json": [
+            ev(
+                "gitlab",
+                "commit",
+                "gitlab:mike/diaspora/commits/da1560886d4f094c3e6c9ef40349f7d38b5d27d7",
+                "2012-01-03T23:36:29+02:00",
+                project="mike/diaspora",
+                kind="push",
+                service="mike/diaspora",
+                changes=(
+                    change("b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327", "2011-12-12T14:27:31+02:00"),
+                    change("da1560886d4f094c3e6c9ef40349f7d38b5d27d7", "2012-01-03T23:36:29+02:00"),
+                ),
+            )
+        ],
+        "pipeline.success.json": [],  # its production job was skipped, staging only created
         "job.success.go-gitlab.json": [],
     },
     "jira": {

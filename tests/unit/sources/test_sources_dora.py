@@ -1,0 +1,327 @@
+"""DORA sources from the real payloads of the shared corpus (read in place, edited in memory):
+GitHub push / workflow_run / merged pull requests, GitLab Push and Pipeline hooks, incidents from
+labelled issues (GitHub, GitLab, Jira), and the whole path from payloads to DORA's keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sources_helpers import payload
+
+from flowgauge.engine.dora import DoraState
+from flowgauge.model import Change, DoraConfig, FlowEvent, to_micros
+from flowgauge.sources import REGISTRY
+
+GH = "Codertocat/Hello-World"
+OCTO = "octo-org/octo-repo"
+RUN_SHA = "3484a3fb816e0859fd6e1cea078d76385ff50625"
+PUSH_SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
+
+
+def github(event: str, body: Any, delivery: str = "d-1") -> list[FlowEvent]:
+    return REGISTRY["github"].normalize(
+        {"x-github-event": event, "x-github-delivery": delivery}, body
+    )
+
+
+def gitlab(body: Any, delivery: str = "g-1") -> list[FlowEvent]:
+    return REGISTRY["gitlab"].normalize({"idempotency-key": delivery}, body)
+
+
+def jira(body: Any) -> list[FlowEvent]:
+    return REGISTRY["jira"].normalize({"x-atlassian-webhook-identifier": "j-1"}, body)
+
+
+def t(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def dora(events: list[FlowEvent], config: DoraConfig, now: str) -> dict[str, Any]:
+    state = DoraState.from_events(config, events)
+    return {m.service: m for m in state.metrics(to_micros(t(now)))}
+
+
+# --- GitHub push ---------------------------------------------------------------------------------
+
+
+def test_github_push_gives_the_commit_times_of_its_commits() -> None:
+    (event,) = github("push", payload("github", "push.json"))
+    assert (event.type, event.item, event.service, event.kind) == (
+        "commit",
+        f"github:{GH}/commits/{PUSH_SHA}",
+        GH,
+        "push",
+    )
+    assert event.at == t("2019-05-15T15:20:57+00:00")  # repository.pushed_at (Unix seconds)
+    assert event.changes == (Change(id=PUSH_SHA, committed_at=t("2019-05-15T15:19:25+00:00")),)
+
+
+def test_github_push_keeps_distinct_commits_and_puts_the_head_last() -> None:
+    body = payload("github", "push.json")
+    first = body["commits"][0]
+    older = {**first, "id": "a" * 40, "timestamp": "2019-05-14T10:00:00Z"}
+    merged_in = {**first, "id": "b" * 40, "distinct": False, "timestamp": "2019-01-01T00:00:00Z"}
+    body["commits"] = [first, older, merged_in]  # head not last, one commit pushed before
+    (event,) = github("push", body)
+    assert [c.id for c in event.changes] == ["a" * 40, PUSH_SHA]
+
+
+def test_github_push_without_commits_or_deleting_a_branch_gives_nothing() -> None:
+    assert github("push", payload("github", "push.tag-deleted.json")) == []
+    assert github("push", payload("github", "push.json", commits=[])) == []
+    assert github("push", payload("github", "push.json", deleted=True)) == []
+
+
+def test_github_push_is_recognized_without_its_event_header() -> None:
+    (event,) = REGISTRY["github"].normalize({}, payload("github", "push.json"))
+    assert event.type == "commit"
+
+
+# --- GitHub workflow_run -------------------------------------------------------------------------
+
+
+def test_github_completed_workflow_run_is_a_tagged_deployment_of_its_head_sha() -> None:
+    (event,) = github("workflow_run", payload("github", "workflow_run.completed.json"))
+    assert (event.type, event.item, event.service, event.kind, event.status) == (
+        "deployment",
+        f"github:{OCTO}/actions/runs/289782451",
+        OCTO,
+        "workflow_run",
+        "success",
+    )
+    assert event.environment is None  # the config decides (dora.deploy_workflows)
+    assert event.labels == ("workflow:test", "workflow:.github/workflows/test.yml")
+    assert event.changes == (Change(id=RUN_SHA, committed_at=t("2020-10-05T16:32:07+00:00")),)
+
+
+def test_github_workflow_run_conclusions() -> None:
+    def conclude(conclusion: str) -> list[FlowEvent]:
+        body = payload("github", "workflow_run.completed.json")
+        body["workflow_run"]["conclusion"] = conclusion
+        return github("workflow_run", body)
+
+    (failed,) = conclude("failure")
+    assert failed.status == "failure"
+    assert conclude("cancelled") == [] and conclude("skipped") == []
+    assert github("workflow_run", payload("github", "workflow_run.requested.json")) == []
+
+
+def test_github_workflow_run_name_wins_over_the_workflows() -> None:
+    body = payload("github", "workflow_run.completed.json")
+    body["workflow_run"]["name"] = "Deploy"
+    (event,) = github("workflow_run", body)
+    assert event.labels == ("workflow:Deploy", "workflow:.github/workflows/test.yml")
+
+
+# --- GitHub merged pull request ------------------------------------------------------------------
+
+
+def merged_pull() -> dict[str, Any]:
+    body = payload("github", "pull_request.closed.json")
+    body["pull_request"].update(merged=True, merged_at="2019-05-15T15:22:00Z")
+    return body
+
+
+def test_github_merged_pull_request_maps_its_merge_commit_to_its_head() -> None:
+    state, event = github("pull_request", merged_pull())
+    assert state.state == "merged"
+    assert (event.type, event.item, event.kind, event.service, event.at) == (
+        "commit",
+        f"github:{GH}/commits/c4295bd74fb0f4fda03689c3df3f2803b658fd85",
+        "pull_request",
+        GH,
+        t("2019-05-15T15:22:00+00:00"),
+    )
+    # head then merge commit, no times: the payload carries none (docs/dora.md, "Squash merges")
+    assert event.changes == (
+        Change(id="ec26c3e57ca3a959ca5aad62de7213c562f8c821"),
+        Change(id="c4295bd74fb0f4fda03689c3df3f2803b658fd85"),
+    )
+
+
+def test_github_closed_unmerged_pull_request_gives_no_commit() -> None:
+    (event,) = github("pull_request", payload("github", "pull_request.closed.json"))
+    assert event.type == "state"
+
+
+# --- GitLab Push and Pipeline hooks ---------------------------------------------------------------
+
+
+def test_gitlab_push_gives_the_commit_times_of_the_listed_commits() -> None:
+    (event,) = gitlab(payload("gitlab", "push.json"))
+    head = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"
+    assert (event.type, event.item, event.service) == (
+        "commit",
+        f"gitlab:mike/diaspora/commits/{head}",
+        "mike/diaspora",
+    )
+    assert [c.id for c in event.changes][-1] == head
+    assert event.at == t("2012-01-03T23:36:29+02:00")  # the latest commit time: no push time
+
+
+def production_pipeline() -> dict[str, Any]:
+    """The sample with its (skipped) production job finished successfully."""
+    body = payload("gitlab", "pipeline.success.json")
+    job = next(b for b in body["builds"] if b["name"] == "production")
+    job.update(status="success", finished_at="2016-08-12 15:27:00 UTC")
+    return body
+
+
+def test_gitlab_pipeline_sample_deploys_nothing_its_deploy_jobs_did_not_run() -> None:
+    assert gitlab(payload("gitlab", "pipeline.success.json")) == []
+
+
+def test_gitlab_pipeline_deploy_job_is_a_deployment_with_its_tier_and_commit_time() -> None:
+    (event,) = gitlab(production_pipeline())
+    assert (event.type, event.item, event.environment, event.status, event.labels) == (
+        "deployment",
+        "gitlab:gitlab-org/gitlab-test/jobs/380",
+        "production",
+        "success",
+        ("tier:production",),
+    )
+    assert event.at == t("2016-08-12T15:27:00+00:00")
+    assert event.changes == (
+        Change(
+            id="bcbb5ec396a2c0f828686f14fac9b80b780504f2",
+            committed_at=t("2016-08-12T17:23:21+02:00"),
+        ),
+    )
+
+
+def test_gitlab_pipeline_failed_deploy_job_and_stop_jobs() -> None:
+    body = production_pipeline()
+    job = next(b for b in body["builds"] if b["name"] == "production")
+    job["status"] = "failed"
+    (event,) = gitlab(body)
+    assert event.status == "failure"
+    job["environment"]["action"] = "stop"
+    assert gitlab(body) == []
+
+
+# --- incidents from labelled issues ---------------------------------------------------------------
+
+
+def test_gitlab_reopened_incident_opens_again() -> None:
+    body = payload("gitlab", "issue.open.json")
+    body["object_attributes"]["action"] = "reopen"
+    body["labels"] = [{"title": "incident"}]
+    events = gitlab(body)
+    assert [e.type for e in events if e.type.startswith("incident")] == ["incident_opened"]
+
+
+def test_github_reopened_incident_opens_again() -> None:
+    body = payload("github", "issues.reopened.json")
+    body["issue"]["labels"] = [{"name": "Incident"}]
+    assert [e.type for e in github("issues", body)] == ["state", "incident_opened"]
+
+
+def jira_incident(name: str, labels: list[str]) -> dict[str, Any]:
+    body = payload("jira", name)
+    body["issue"]["fields"]["labels"] = labels
+    return body
+
+
+def incidents(events: list[FlowEvent]) -> list[tuple[str, str | None]]:
+    return [(e.type, e.service) for e in events if e.type.startswith("incident")]
+
+
+def test_jira_issue_created_with_the_incident_label_opens_an_incident() -> None:
+    events = jira(jira_incident("jira_issue_created.json", ["incident"]))
+    assert incidents(events) == [("incident_opened", "TES")]
+    assert events[-1].item == "jira:TES-41"
+
+
+def test_jira_incident_service_from_a_service_label() -> None:
+    events = jira(jira_incident("jira_issue_created.json", ["incident", "service:acme/api"]))
+    assert incidents(events) == [("incident_opened", "acme/api")]
+
+
+def test_jira_incident_resolved_when_done_and_reopened_when_it_leaves_done() -> None:
+    done = jira(jira_incident("jira_issue_updated.status-inprogress-to-done.json", ["incident"]))
+    assert incidents(done) == [("incident_resolved", "TES")]
+    back = jira(jira_incident("jira_issue_updated.status-done-to-todo.json", ["incident"]))
+    assert incidents(back) == [("incident_opened", "TES")]
+
+
+def test_jira_incident_label_added_opens_and_other_issues_are_no_incidents() -> None:
+    body = jira_incident("jira_issue_updated.labels.json", ["sad", "incident"])
+    body["changelog"]["items"][0]["toString"] = "sad incident"
+    assert incidents(jira(body)) == [("incident_opened", "TES")]
+    assert incidents(jira(payload("jira", "jira_issue_updated.labels.json"))) == []
+    assert (
+        incidents(jira(payload("jira", "jira_issue_updated.status-inprogress-to-done.json"))) == []
+    )
+
+
+# --- from payloads to DORA's keys -----------------------------------------------------------------
+
+
+def test_github_push_deployment_status_and_workflow_run_of_one_sha_count_once() -> None:
+    """The issue's dedup rule: a deployment_status and a deploy workflow's run of the same sha to
+    production are one deployment; its lead time comes from the push, whatever the order."""
+    repo, sha = GH, PUSH_SHA
+    run = payload("github", "workflow_run.completed.json")
+    run["repository"]["full_name"] = repo
+    run["workflow_run"].update(head_sha=sha, updated_at="2019-05-15T16:19:25Z", head_commit=None)
+    status = payload("github", "deployment_status.created.json")
+    status["deployment"]["sha"] = sha
+    events = [
+        *github("deployment_status", status, "d-status"),
+        *github("workflow_run", run, "d-run"),
+        *github("push", payload("github", "push.json"), "d-push"),
+    ]
+    config = DoraConfig(window="30d", deploy_workflows=("test",))
+    (m,) = dora(events, config, "2019-05-20T00:00:00+00:00").values()
+    assert m.deployment_frequency_per_day == 1 / 30
+    first = min(e.at for e in events if e.type == "deployment")
+    lead = (first - t("2019-05-15T15:19:25+00:00")).total_seconds()
+    assert dict(m.lead_time_for_changes) == {"0.5": lead, "0.85": lead, "0.95": lead}
+    assert dora(events[::-1], config, "2019-05-20T00:00:00+00:00") == {m.service: m}
+    # not named as a deploy workflow: the run counts nowhere, the status still once
+    (m,) = dora(events, DoraConfig(window="30d"), "2019-05-20T00:00:00+00:00").values()
+    assert m.deployment_frequency_per_day == 1 / 30
+
+
+def test_squash_merge_lead_time_from_the_pull_requests_branch_push() -> None:
+    """Branch push (head = the PR's head, first commit 10:00) -> merged PR -> production deploy of
+    the merge commit: the lead time runs from the PR's first commit."""
+    body = merged_pull()
+    head = body["pull_request"]["head"]["sha"]
+    merge = body["pull_request"]["merge_commit_sha"]
+    branch = payload("github", "push.json", after=head)
+    first = branch["commits"][0]
+    branch["commits"] = [
+        {**first, "id": "f" * 40, "timestamp": "2019-05-15T10:00:00Z"},
+        {**first, "id": head, "timestamp": "2019-05-15T12:00:00Z"},
+    ]
+    branch["head_commit"] = branch["commits"][-1]
+    status = payload("github", "deployment_status.created.json")
+    status["deployment"]["sha"] = merge
+    status["deployment_status"]["created_at"] = "2019-05-15T16:00:00Z"
+    events = [
+        *github("push", branch, "d-branch"),
+        *github("pull_request", body, "d-pr"),
+        *github("deployment_status", status, "d-deploy"),
+    ]
+    (m,) = dora(events, DoraConfig(window="30d"), "2019-05-20T00:00:00+00:00").values()
+    assert dict(m.lead_time_for_changes)["0.5"] == 6 * 3600.0
+
+
+def test_gitlab_pipeline_and_deployment_hook_of_one_commit_count_once() -> None:
+    pipeline = production_pipeline()
+    hook = payload("gitlab", "deployment.success.json")
+    hook.update(
+        project=pipeline["project"],
+        environment="prod-eu",
+        environment_tier="production",
+        commit_url="http://x/-/commit/bcbb5ec396a2c0f828686f14fac9b80b780504f2",
+        status_changed_at="2016-08-12 15:28:00 UTC",
+    )
+    job = next(b for b in pipeline["builds"] if b["name"] == "production")
+    job["environment"]["name"] = "prod-eu"  # not in dora.production: its tier makes it count
+    events = [*gitlab(pipeline, "g-pipe"), *gitlab(hook, "g-hook")]
+    (m,) = dora(events, DoraConfig(window="30d"), "2016-08-20T00:00:00+00:00").values()
+    assert m.deployment_frequency_per_day == 1 / 30
+    assert m.deployments_without_change_times == 0
