@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test tools lint typecheck unit integration clean
+.PHONY: run test tools lint typecheck unit integration clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ tools:
 
 test: $(STAMP) tools lint typecheck
 	$(BIN)/pytest -q
+
+# Benchmarks against the embedded broker; appends the table to docs/performance.md.
+# BENCH_SCALE=quick|default|full (default fits in 15 minutes on 2 cores; see bench/common.py).
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .flowgauge .pytest_cache .mypy_cache .ruff_cache .hypothesis

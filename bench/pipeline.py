@@ -1,0 +1,352 @@
+"""Benchmarks that need the real broker and a real worker subprocess.
+
+* throughput: deliveries written straight onto the raw topic (no HTTP), timed until the worker's
+  `flowgauge_events_total{outcome="applied"}` reaches their count; the ceiling is a plain
+  aiokafka consumer reading the very same raw topic (`getmany`, no decoding) right after.
+* recovery: a worker holding N items is killed with SIGKILL; seconds until the next one answers
+  `/readyz` and shows all N items again on `/metrics`.
+* freshness: a steady load through the ingester; probe events time webhook sent -> gauge moved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.structs import TopicPartition
+
+from bench.common import (
+    RESULTS,
+    Stack,
+    cpu_seconds,
+    delivery_bytes,
+    interleaved,
+    item_event,
+    percentile,
+    rss_bytes,
+    sample,
+    sign,
+    stages_config,
+    wait_until,
+)
+from flowgauge.engine.timeline import Timeline
+from flowgauge.model import FlowEvent
+
+PARTITIONS = 4  # the worker's default (Settings.partitions)
+PROBE_TIMEOUT = 15.0  # seconds a freshness probe waits for the gauge
+
+
+async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:
+    """Write records as fast as the producer pipelines them; returns seconds taken."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024
+    )
+    await producer.start()
+    t0 = time.perf_counter()
+    try:
+        pending = []
+        for key, value in records:
+            pending.append(await producer.send(topic, key=key, value=value))
+            if len(pending) >= 2000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - t0
+
+
+async def consume_ceiling(bootstrap: str, topic: str, expected: int) -> float:
+    """Plain aiokafka: read `expected` records of `topic` from the start; records/s."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        group_id=None,
+        fetch_max_wait_ms=100,  # Tansu answers max_wait 0 with nothing
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        seen = 0
+        t0 = time.perf_counter()
+        deadline = t0 + 120
+        while seen < expected and time.perf_counter() < deadline:
+            batches = await consumer.getmany(timeout_ms=500, max_records=5000)
+            seen += sum(len(records) for records in batches.values())
+        elapsed = time.perf_counter() - t0
+    finally:
+        await consumer.stop()
+    return seen / elapsed if seen >= expected else float("nan")
+
+
+def _start_worker(stack: Stack, timeout: float = 120) -> float:
+    """Spawn the worker; seconds until /readyz answers 200 (nan when it never did)."""
+    t0 = time.perf_counter()
+    stack.spawn("worker", "worker")
+    ok = wait_until(stack.ready, timeout, interval=0.1)
+    return time.perf_counter() - t0 if ok else float("nan")
+
+
+class PySpy:
+    """`py-spy record` attached to a PID, stopped with SIGINT (it then writes its output)."""
+
+    def __init__(self, pid: int, out: Path) -> None:
+        self.out = out
+        self.process = subprocess.Popen(
+            [
+                str(Path(os.sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--rate",
+                "200",
+                "--format",
+                "raw",
+                "--output",
+                str(out),
+                "--duration",
+                "600",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def stop(self) -> Path | None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        return self.out if self.out.exists() else None
+
+
+def throughput_run(
+    bootstrap: str,
+    workdir: Path,
+    items: int,
+    per_item: int,
+    run: int,
+    profile: bool = False,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    stack = Stack(bootstrap, workdir / f"tp{run}", extra_env=env or {})
+    out: dict[str, Any] = {"items": items, "events": items * per_item}
+    try:
+        out["cold_start_s"] = _start_worker(stack)
+        out["empty_rss"] = rss_bytes(stack.pid("worker"))
+        records = [
+            (f"bench:{n}".encode(), delivery_bytes(event, n))
+            for n, event in enumerate(interleaved(f"r{run}", items, per_item))
+        ]
+        spy = PySpy(stack.pid("worker"), RESULTS / f"worker-py-spy-{run}.txt") if profile else None
+        cpu0 = cpu_seconds(stack.pid("worker"))
+        t0 = time.perf_counter()
+        out["produce_s"] = asyncio.run(produce(bootstrap, f"{stack.prefix}-raw", records))
+        expected = items * per_item
+        budget = max(120.0, expected / 500)
+        done = wait_until(lambda: stack.applied() >= expected, budget, interval=0.5)
+        elapsed = time.perf_counter() - t0
+        out["worker_cpu_share"] = (cpu_seconds(stack.pid("worker")) - cpu0) / elapsed
+        if spy is not None:
+            path = spy.stop()
+            out["profile"] = str(path) if path else None
+        out["applied"] = stack.applied()
+        out["pipeline_per_s"] = expected / elapsed if done else float("nan")
+        out["worker_rss"] = rss_bytes(stack.pid("worker"))
+        stack.stop("worker")
+        out["ceiling_per_s"] = asyncio.run(
+            consume_ceiling(bootstrap, f"{stack.prefix}-raw", expected)
+        )
+    finally:
+        stack.stop_all()
+    return out
+
+
+# ------------------------------------------------------------------------------ recovery
+
+
+async def _prefill_changelog(bootstrap: str, prefix: str, items: int) -> None:
+    """Write what a worker's table changelog holds after `items` open items of 3 events each.
+
+    The same keys and values the timelines agent writes (`Timeline.to_bytes`), partitioned by
+    key as the events topic is, so the recovered table is the one the pipeline would build.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(f"{prefix}-timelines-changelog", PARTITIONS, 1)], timeout_ms=10_000
+        )
+    finally:
+        await admin.close()
+    records = []
+    for item in range(items):
+        events = [FlowEvent.model_validate(
+            {**item_event("rc", item, step, stream="delivery"), "item": f"generic:rc-{item}",
+             "source": "generic"}) for step in range(3)]  # fmt: skip
+        value = Timeline.from_events(events, "delivery").to_bytes()
+        records.append((f"i|delivery|generic:rc-{item}".encode(), value))
+    await produce(bootstrap, f"{prefix}-timelines-changelog", records)
+
+
+def _items_shown(stack: Stack) -> float:
+    try:
+        text = stack.metrics()
+    except OSError:
+        return -1
+    total = 0.0
+    for stage in ("backlog", "development", "review", "testing"):
+        total += sample(text, "flowgauge_wip_items", f'stage="{stage}"') or 0.0
+    return total
+
+
+def recovery(bootstrap: str, workdir: Path, items: int, kills: int) -> dict[str, Any]:
+    stack = Stack(bootstrap, workdir / "recovery")
+    out: dict[str, Any] = {"items": items, "ready_s": [], "metrics_s": [], "rss": []}
+    try:
+        t0 = time.perf_counter()
+        asyncio.run(_prefill_changelog(bootstrap, stack.prefix, items))
+        out["prefill_s"] = time.perf_counter() - t0
+        budget = max(180.0, items / 2000)
+        out["first_start_s"] = _start_worker(stack, budget)
+        wait_until(lambda: _items_shown(stack) >= items, budget, interval=0.5)
+        out["shown_before"] = _items_shown(stack)
+        out["rss"].append(rss_bytes(stack.pid("worker")))
+        scrapes = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            stack.metrics()
+            scrapes.append(time.perf_counter() - t0)
+        out["http_scrape_s"] = scrapes
+        for _ in range(kills):
+            stack.stop("worker", sig=signal.SIGKILL)
+            t0 = time.perf_counter()
+            stack.spawn("worker", "worker")
+            ready = wait_until(stack.ready, budget, interval=0.1)
+            out["ready_s"].append(time.perf_counter() - t0 if ready else float("nan"))
+            shown = wait_until(lambda: _items_shown(stack) >= items, budget, interval=0.1)
+            out["metrics_s"].append(time.perf_counter() - t0 if shown else float("nan"))
+            out["rss"].append(rss_bytes(stack.pid("worker")))
+        out["shown_after"] = _items_shown(stack)
+    finally:
+        stack.stop_all()
+    return out
+
+
+# ----------------------------------------------------------------------------- freshness
+
+
+async def _freshness(stack: Stack, seconds: float, rate: int) -> dict[str, Any]:
+    """`rate` events/s (one per webhook) for `seconds`; probes timed until the gauge moves."""
+    url = stack.url("/webhooks/generic", "ingest")
+    metrics_url = stack.url("/metrics")
+    latencies: list[float] = []
+    timeouts: list[int] = []
+    statuses: Counter[int] = Counter()
+    stop_at = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=64)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def post(event: dict[str, Any]) -> None:
+            body = orjson.dumps(event)
+            headers = {"X-Flowgauge-Signature": sign(body), "Content-Type": "application/json"}
+            try:
+                async with session.post(url, data=body, headers=headers) as response:
+                    statuses[response.status] += 1
+                    await response.read()
+            except aiohttp.ClientError:
+                statuses[0] += 1
+
+        async def load() -> int:
+            sent = 0
+            tasks: set[asyncio.Task[None]] = set()
+            start = time.perf_counter()
+            items = max(1, rate * 2)
+            while time.perf_counter() < stop_at:
+                due = int((time.perf_counter() - start) * rate)
+                while sent < due and len(tasks) < 256:
+                    event = item_event("fl", sent % items, sent // items)
+                    task = asyncio.create_task(post(event))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    sent += 1
+                await asyncio.sleep(0.005)
+            if tasks:
+                await asyncio.wait(tasks, timeout=30)
+            return sent
+
+        async def probe_count() -> float:
+            async with session.get(metrics_url) as response:
+                text = await response.read()
+            return sample(text, "flowgauge_wip_items", 'stream="probe"', 'stage="waiting"') or 0.0
+
+        async def probes() -> None:
+            n = 0
+            await asyncio.sleep(2)  # let the load settle
+            while time.perf_counter() < stop_at - 3:
+                n += 1
+                event = {
+                    "id": f"probe-{n}",
+                    "type": "created",
+                    "item": f"probe-{n}",
+                    "at": "2026-09-01T00:00:00+00:00",
+                    "stream": "probe",
+                }
+                t0 = time.perf_counter()
+                await post(event)
+                deadline = t0 + PROBE_TIMEOUT
+                while True:
+                    if await probe_count() >= n:
+                        latencies.append(time.perf_counter() - t0)
+                        break
+                    if time.perf_counter() > deadline:  # counted at the timeout: a lower bound
+                        latencies.append(PROBE_TIMEOUT)
+                        timeouts.append(n)
+                        break
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.2)
+
+        sent, _ = await asyncio.gather(load(), probes())
+    return {
+        "sent": sent,
+        "rate_sent": sent / seconds,
+        "statuses": dict(statuses),
+        "probes": len(latencies),
+        "probe_timeouts": len(timeouts),
+        "p50_s": percentile(latencies, 0.5),
+        "p99_s": percentile(latencies, 0.99),
+        "max_s": max(latencies) if latencies else float("nan"),
+    }
+
+
+def freshness(bootstrap: str, workdir: Path, seconds: float, rate: int) -> dict[str, Any]:
+    config = workdir / "fresh.yaml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    config.write_text(stages_config(5, probe=True))
+    stack = Stack(bootstrap, workdir / "fresh", config=config)
+    try:
+        stack.spawn("ingest", "ingest")
+        wait_until(lambda: stack.ready("ingest"), 60)
+        _start_worker(stack)
+        t0 = time.perf_counter()
+        out = asyncio.run(_freshness(stack, seconds, rate))
+        out["applied"] = stack.applied()
+        out["applied_per_s"] = out["applied"] / (time.perf_counter() - t0)
+    finally:
+        stack.stop_all()
+    return out
