@@ -316,6 +316,7 @@ class Stack:
     metrics_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. faust settings by env
+    worker_module: str = "flowgauge"  # or bench.variant_worker, to measure a proposal
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWGAUGE_")}
@@ -337,9 +338,9 @@ class Stack:
         env.update(extra)
         return env
 
-    def spawn(self, name: str, command: str, prefix: list[str] | None = None) -> int:
+    def spawn(self, name: str, command: str, module: str = "flowgauge") -> int:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        argv = [*(prefix or []), sys.executable, "-m", "flowgauge", command]
+        argv = [sys.executable, "-m", module, command]
         with open(self.workdir / f"{name}.log", "ab") as log:
             process = subprocess.Popen(
                 argv, env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=ROOT

@@ -95,7 +95,7 @@ async def consume_ceiling(bootstrap: str, topic: str, expected: int) -> float:
 def _start_worker(stack: Stack, timeout: float = 120) -> float:
     """Spawn the worker; seconds until /readyz answers 200 (nan when it never did)."""
     t0 = time.perf_counter()
-    stack.spawn("worker", "worker")
+    stack.spawn("worker", "worker", stack.worker_module)
     ok = wait_until(stack.ready, timeout, interval=0.1)
     return time.perf_counter() - t0 if ok else float("nan")
 
@@ -145,6 +145,8 @@ def throughput_run(
     env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     stack = Stack(bootstrap, workdir / f"tp{run}", extra_env=env or {})
+    if "BENCH_FETCH_MAX_WAIT_MS" in stack.extra_env:
+        stack.worker_module = "bench.variant_worker"
     out: dict[str, Any] = {"items": items, "events": items * per_item}
     try:
         out["cold_start_s"] = _start_worker(stack)
@@ -334,11 +336,17 @@ async def _freshness(stack: Stack, seconds: float, rate: int) -> dict[str, Any]:
     }
 
 
-def freshness(bootstrap: str, workdir: Path, seconds: float, rate: int) -> dict[str, Any]:
+def freshness(
+    bootstrap: str, workdir: Path, seconds: float, rate: int, fetch_wait_ms: int | None = None
+) -> dict[str, Any]:
+    """`fetch_wait_ms`: run the worker with that consumer fetch wait (bench.variant_worker)."""
     config = workdir / "fresh.yaml"
     workdir.mkdir(parents=True, exist_ok=True)
     config.write_text(stages_config(5, probe=True))
     stack = Stack(bootstrap, workdir / "fresh", config=config)
+    if fetch_wait_ms is not None:
+        stack.worker_module = "bench.variant_worker"
+        stack.extra_env["BENCH_FETCH_MAX_WAIT_MS"] = str(fetch_wait_ms)
     try:
         stack.spawn("ingest", "ingest")
         wait_until(lambda: stack.ready("ingest"), 60)
