@@ -28,6 +28,30 @@ def _binary(*names: str) -> str:
     raise AssertionError(f"none of {names} is installed: run scripts/install-tools.sh")
 
 
+def _launch(command: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "ab") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return bool(r.status == 200)
+    except OSError:
+        return False
+
+
+def _terminate(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGTERM by PID, SIGKILL after 15 s."""
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 @dataclass
 class Prometheus:
     """One Prometheus scraping `targets` every second, with optional rule files."""
@@ -64,25 +88,16 @@ class Prometheus:
         path.write_text(yaml.safe_dump(config))
         data = self.workdir / "prom-data"
         data.mkdir(exist_ok=True)
-        with open(self.workdir / "prometheus.log", "ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    _binary("prometheus"),
-                    f"--config.file={path}",
-                    f"--storage.tsdb.path={data}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_until(self._ready, timeout, what="prometheus /-/ready")
-
-    def _ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
+        self.process = _launch(
+            [
+                _binary("prometheus"),
+                f"--config.file={path}",
+                f"--storage.tsdb.path={data}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ],
+            self.workdir / "prometheus.log",
+        )
+        wait_until(lambda: _answers(f"{self.url}/-/ready"), timeout, what="prometheus /-/ready")
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         """Instant query; raises on a PromQL error (so a broken panel query fails its test)."""
@@ -94,13 +109,7 @@ class Prometheus:
         return result
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        _terminate(self.process)
         self.process = None
 
 
@@ -121,33 +130,20 @@ class Alertmanager:
         data = self.workdir / "am-data"
         data.mkdir(exist_ok=True)
         cluster = free_port()
-        with open(self.workdir / "alertmanager.log", "ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    _binary("prometheus-alertmanager", "alertmanager"),
-                    f"--config.file={self.config}",
-                    f"--storage.path={data}",
-                    f"--web.listen-address={self.address}",
-                    f"--cluster.listen-address=127.0.0.1:{cluster}",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_until(self._ready, timeout, what="alertmanager /-/ready")
-
-    def _ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://{self.address}/-/ready", timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
+        self.process = _launch(
+            [
+                _binary("prometheus-alertmanager", "alertmanager"),
+                f"--config.file={self.config}",
+                f"--storage.path={data}",
+                f"--web.listen-address={self.address}",
+                f"--cluster.listen-address=127.0.0.1:{cluster}",
+            ],
+            self.workdir / "alertmanager.log",
+        )
+        wait_until(
+            lambda: _answers(f"http://{self.address}/-/ready"), timeout, what="alertmanager ready"
+        )
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        _terminate(self.process)
         self.process = None
