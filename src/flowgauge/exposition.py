@@ -81,6 +81,11 @@ EFFICIENCY = _f(
 )
 REWORK = _f("rework_ratio", "Share of items completed in window that moved backwards.", "stream")
 DEFECT = _f("defect_ratio", "Share of items completed in window of a defect type.", "stream")
+UNMAPPED = _f(
+    "unmapped_state_events",
+    "State events of the stream's items whose state maps to no stage (they move nothing).",
+    "stream",
+)
 DEPLOY_FREQ = _f(
     "dora_deployment_frequency_per_day",
     "Successful production deployments in the DORA window per day.",
@@ -151,6 +156,7 @@ FLOW_FAMILIES = (
     REWORK,
     DEFECT,
     *SIGNAL_FAMILIES,
+    UNMAPPED,
 )
 DORA_FAMILIES = (DEPLOY_FREQ, LEAD_CHANGES, CFR, TTR, UNLINKED, NO_CHANGE_TIMES)
 
@@ -219,6 +225,9 @@ def snapshot_metrics(snapshot: Snapshot) -> Iterator[Metric]:
     out = {f.name: _family(f) for f in (*FLOW_FAMILIES, *DORA_FAMILIES)}
     for stream in snapshot.streams:
         _stream_samples(stream, out)
+        out[UNMAPPED.name].add_metric(
+            [stream.stream], snapshot.unmapped_states.get(stream.stream, 0)
+        )
     for signals in snapshot.signals:
         _signal_samples(signals, out)
     for service in snapshot.services:
@@ -261,7 +270,7 @@ class WorkerMetrics:
         return cls(
             events=Counter(
                 "flowgauge_events",
-                "Canonical events consumed by outcome (applied, duplicate).",
+                "Canonical events by outcome (applied, duplicate; unrouted: matched no stream).",
                 ["outcome"],
                 registry=registry,
             ),

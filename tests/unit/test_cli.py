@@ -109,3 +109,22 @@ def test_report_names_the_line_of_a_bad_record(
     )
     assert main(["report", str(events)]) == 1
     assert f"{events}:2: not JSON" in capsys.readouterr().err
+
+
+def test_report_counts_state_events_that_map_to_no_stage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write(tmp_path, "c.yaml", GOOD)
+    events = tmp_path / "e.jsonl"
+    unmapped = {
+        "id": "5",
+        "type": "state",
+        "item": "B",
+        "at": "2026-11-01T13:00:00Z",
+        "state": "Somewhere",
+    }
+    events.write_bytes(b"\n".join(orjson.dumps(e) for e in [*EVENTS, unmapped]))
+    assert main(["report", "--config", str(config), "--format", "prom", str(events)]) == 0
+    prom = capsys.readouterr().out
+    assert 'flowgauge_unmapped_state_events{stream="delivery"} 1.0' in prom
+    assert 'flowgauge_wip_items{stage="backlog",stream="delivery"} 1.0' in prom  # B did not move

@@ -50,8 +50,6 @@ class Processor:
         self.flow = FlowState(config)
         self.dora = DoraState(config.dora)
         self.latest_event_micros: int | None = None
-        self.events_applied = 0
-        self.unrouted = 0
 
     def apply(self, key: str, timeline: Timeline) -> None:
         """Replace the contribution of `key` with that of its (whole, deduplicated) timeline."""
@@ -87,9 +85,7 @@ class Processor:
             now_seconds=now / 1_000_000,
             streams=tuple(self.flow.metrics(now)),
             services=tuple(self.dora.metrics(now)),
-            events_applied=self.events_applied,
             unmapped_states=dict(self.flow.unmapped),
-            unrouted_events=self.unrouted,
             signals=tuple(self.flow.signals(now)),
         )
 
@@ -101,14 +97,12 @@ class Processor:
         for event in events:
             routed = route(config, event)
             if routed is None:
-                processor.unrouted += 1
-                continue
+                continue  # the worker counts these (flowgauge_deliveries_total, unrouted)
             key = state_key(routed)
             current = timelines.get(key) or Timeline.from_events(())
             updated = current.add(routed)
             if updated is not None:
                 timelines[key] = updated
-                processor.events_applied += 1
         for key, timeline in timelines.items():
             processor.apply(key, timeline)
         return processor

@@ -86,7 +86,5 @@ class Snapshot:
     now_seconds: float
     streams: tuple[StreamMetrics, ...] = ()
     services: tuple[ServiceMetrics, ...] = ()
-    events_applied: int = 0
     unmapped_states: dict[str, int] = field(default_factory=dict)  # stream -> count
-    unrouted_events: int = 0
     signals: tuple[StreamSignals, ...] = ()

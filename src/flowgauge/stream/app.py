@@ -112,7 +112,6 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
             else:
                 processor.apply(_text(key), Timeline.from_bytes(value))
         gaps.load(records)
-        processor.events_applied = state.processor.events_applied
         state.processor = processor
         state.ready = True
         state.metrics.ready.set(1)
@@ -176,7 +175,6 @@ async def _apply_one(
         return
     table[raw_key] = updated.to_bytes()
     state.processor.apply(_text(raw_key), updated)
-    state.processor.events_applied += 1
     state.metrics.events.labels("applied").inc()
 
 
@@ -200,9 +198,10 @@ async def _normalize_one(
         return
     for key, event in result.events:
         await events_topic.send(key=key.encode(), value=encode_event(event))
+    if result.unrouted:
+        state.metrics.events.labels("unrouted").inc(result.unrouted)
     outcome = "normalized" if result.events else ("unrouted" if result.unrouted else "ignored")
     state.metrics.deliveries.labels(delivery.source, outcome).inc()
-    state.processor.unrouted += result.unrouted
 
 
 def _text(key: Any) -> str:
