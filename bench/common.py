@@ -29,6 +29,8 @@ from typing import Any
 import orjson
 
 from flowgauge.model.delivery import Delivery
+from flowgauge.sources import generic
+from flowgauge.stream.partitioning import raw_record_key
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"  # profiles and raw runs (not committed)
@@ -186,6 +188,12 @@ def interleaved(run: str, items: int, per_item: int) -> Iterator[dict[str, Any]]
     for step in range(per_item):
         for item in range(items):
             yield item_event(run, item, step)
+
+
+def raw_key(event: dict[str, Any], n: int) -> bytes:
+    """The raw record's key the ingester gives this generic body (stream/partitioning.py)."""
+    events = generic.normalize({}, event)
+    return raw_record_key(events, f"bench:{n}")
 
 
 def delivery_bytes(event: dict[str, Any] | list[dict[str, Any]], n: int) -> bytes:

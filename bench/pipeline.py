@@ -33,6 +33,7 @@ from bench.common import (
     interleaved,
     item_event,
     percentile,
+    raw_key,
     rss_bytes,
     sample,
     sign,
@@ -152,7 +153,7 @@ def throughput_run(
         out["cold_start_s"] = _start_worker(stack)
         out["empty_rss"] = rss_bytes(stack.pid("worker"))
         records = [
-            (f"bench:{n}".encode(), delivery_bytes(event, n))
+            (raw_key(event, n), delivery_bytes(event, n))
             for n, event in enumerate(interleaved(f"r{run}", items, per_item))
         ]
         spy = PySpy(stack.pid("worker"), RESULTS / f"worker-py-spy-{run}.txt") if profile else None

@@ -26,6 +26,7 @@ from flowgauge.ingest.spool import Spool
 from flowgauge.model.delivery import Delivery, keep_headers
 from flowgauge.settings import Settings
 from flowgauge.sources import REGISTRY, PayloadError, SignatureError, Source
+from flowgauge.stream.partitioning import raw_record_key
 from flowgauge.stream.topics import Topics, ensure_topics
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,8 @@ class Ingester:
             await self._dead_letter(delivery, reason)
             return error(400, "invalid", reason), "invalid"
         try:
-            await self._persist(RAW, delivery.delivery_id, delivery.to_bytes())
+            key = raw_record_key(events, delivery.delivery_id)
+            await self._persist(RAW, key, delivery.to_bytes())
         except Unavailable as exc:
             return error(503, exc.code, exc.message), "unavailable"
         outcome = "accepted" if events else "ignored"
@@ -183,14 +185,16 @@ class Ingester:
             {"reason": reason, "source": delivery.source, "delivery": delivery.to_bytes().decode()}
         )
         try:
-            await self._persist(DEADLETTER, delivery.delivery_id, record)
+            await self._persist(
+                DEADLETTER, delivery.delivery_id.encode("utf-8", "surrogatepass"), record
+            )
         except Unavailable:
             log.debug("cannot dead-letter an invalid delivery now")
 
-    async def _persist(self, role: int, key: str, value: bytes) -> None:
+    async def _persist(self, role: int, key: bytes, value: bytes) -> None:
         if self.forwarder is None:
             raise Unavailable("starting", "the ingester is starting; retry")
-        await self.forwarder.persist(role, key.encode("utf-8", "surrogatepass"), value)
+        await self.forwarder.persist(role, key, value)
 
     async def healthz(self, _: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})

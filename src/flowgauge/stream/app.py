@@ -27,6 +27,7 @@ from flowgauge.model.delivery import Delivery
 from flowgauge.settings import Settings
 from flowgauge.stream.alerts import install_alerts
 from flowgauge.stream.gaps import GapKeeper
+from flowgauge.stream.partitioning import partition_for, partition_key
 from flowgauge.stream.pipeline import dead_letter, encode_event, normalize_delivery
 from flowgauge.stream.topics import Topics
 
@@ -126,16 +127,18 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
         on_recover=rebuild,
     )
 
+    handlers = Handlers(state, table, events_topic, dead_topic, settings.partitions)
+
     @app.agent(raw_topic, name="normalize")
     async def normalize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for _, value in gaps.tracked(stream, "raw", table):
-            await _normalize_one(value, state, events_topic, dead_topic)
+        async for partition, _, value in gaps.tracked(stream, "raw", table):
+            await handlers.normalize(partition, value)
             yield None
 
     @app.agent(events_topic, name="timelines")
     async def timelines(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for key, value in gaps.tracked(stream, "events", table):
-            await _apply_one(key, value, state, table, dead_topic)
+        async for _, key, value in gaps.tracked(stream, "events", table):
+            await handlers.apply_record(key, value)
             yield None
 
     @app.timer(settings.repair_interval)  # type: ignore[untyped-decorator]
@@ -157,51 +160,72 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     return app
 
 
-async def _apply_one(
-    raw_key: bytes, value: bytes, state: WorkerState, table: Any, dead_topic: Any
-) -> None:
-    """Add the event to its key's timeline; a new event replaces the key's contribution."""
-    try:
-        event = FlowEvent.model_validate_json(value)
-    except ValueError as exc:
-        await dead_topic.send(value=dead_letter(value, f"bad event: {exc}", "events"))
-        state.metrics.dead_letters.labels("events").inc()
-        return
-    current = table.get(raw_key)
-    timeline = Timeline.from_bytes(current) if current else Timeline.from_events(())
-    updated = timeline.add(event)
-    if updated is None:
-        state.metrics.events.labels("duplicate").inc()
-        return
-    table[raw_key] = updated.to_bytes()
-    state.processor.apply(_text(raw_key), updated)
-    state.metrics.events.labels("applied").inc()
+@dataclass
+class Handlers:
+    """What the agents do with one record: the logic between Faust's stream and the state."""
 
+    state: WorkerState
+    table: Any
+    events_topic: Any
+    dead_topic: Any
+    partitions: int
 
-async def _normalize_one(
-    value: bytes, state: WorkerState, events_topic: Any, dead_topic: Any
-) -> None:
-    try:
-        delivery = Delivery.from_bytes(value)
-    except (ValueError, KeyError, TypeError) as exc:
-        await dead_topic.send(value=dead_letter(value, f"bad delivery record: {exc}", "raw"))
-        state.metrics.dead_letters.labels("raw").inc()
-        return
-    result = normalize_delivery(delivery, state.config)
-    if result.error is not None:
-        await dead_topic.send(
-            key=delivery.delivery_id.encode(),
-            value=dead_letter(value, result.error, delivery.source),
+    async def normalize(self, partition: int, value: bytes) -> None:
+        """A raw delivery into events: applied here when their state lives on this partition
+        (`stream/partitioning.py`), else sent to the events topic on the partition it lives on.
+        """
+        state = self.state
+        try:
+            delivery = Delivery.from_bytes(value)
+        except (ValueError, KeyError, TypeError) as exc:
+            await self._dead(value, f"bad delivery record: {exc}", "raw")
+            return
+        result = normalize_delivery(delivery, state.config)
+        if result.error is not None:
+            await self._dead(value, result.error, delivery.source, delivery.delivery_id)
+            state.metrics.deliveries.labels(delivery.source, "dead_letter").inc()
+            return
+        for key, event in result.events:
+            home = partition_for(partition_key(event), self.partitions)
+            if home == partition:
+                self.apply(key.encode(), event)
+            else:
+                await self.events_topic.send(
+                    key=key.encode(), value=encode_event(event), partition=home
+                )
+        if result.unrouted:
+            state.metrics.events.labels("unrouted").inc(result.unrouted)
+        outcome = "normalized" if result.events else ("unrouted" if result.unrouted else "ignored")
+        state.metrics.deliveries.labels(delivery.source, outcome).inc()
+
+    async def apply_record(self, raw_key: bytes, value: bytes) -> None:
+        """An events-topic record: decode it, then `apply`."""
+        try:
+            event = FlowEvent.model_validate_json(value)
+        except ValueError as exc:
+            await self._dead(value, f"bad event: {exc}", "events")
+            return
+        self.apply(raw_key, event)
+
+    def apply(self, raw_key: bytes, event: FlowEvent) -> None:
+        """Add the event to its key's timeline; a new event replaces the key's contribution."""
+        state, table = self.state, self.table
+        current = table.get(raw_key)
+        timeline = Timeline.from_bytes(current) if current else Timeline.from_events(())
+        updated = timeline.add(event)
+        if updated is None:
+            state.metrics.events.labels("duplicate").inc()
+            return
+        table[raw_key] = updated.to_bytes()
+        state.processor.apply(_text(raw_key), updated)
+        state.metrics.events.labels("applied").inc()
+
+    async def _dead(self, value: bytes, reason: str, source: str, key: str | None = None) -> None:
+        await self.dead_topic.send(
+            key=key.encode() if key is not None else None,
+            value=dead_letter(value, reason, source),
         )
-        state.metrics.dead_letters.labels(delivery.source).inc()
-        state.metrics.deliveries.labels(delivery.source, "dead_letter").inc()
-        return
-    for key, event in result.events:
-        await events_topic.send(key=key.encode(), value=encode_event(event))
-    if result.unrouted:
-        state.metrics.events.labels("unrouted").inc(result.unrouted)
-    outcome = "normalized" if result.events else ("unrouted" if result.unrouted else "ignored")
-    state.metrics.deliveries.labels(delivery.source, outcome).inc()
+        self.state.metrics.dead_letters.labels(source).inc()
 
 
 def _text(key: Any) -> str:

@@ -50,8 +50,8 @@ class GapKeeper:
 
     async def tracked(
         self, stream: Any, role: str, table: MutableMapping[Any, Any]
-    ) -> AsyncIterator[tuple[bytes, bytes]]:
-        """The stream's (key, value)s; each offset is recorded once its handling is done.
+    ) -> AsyncIterator[tuple[int, bytes, bytes]]:
+        """The stream's (partition, key, value)s; each offset is recorded once handled.
 
         Repair markers are consumed here. The record is written while the stream still stands
         on the message, so it goes to that message's partition of the changelog.
@@ -62,7 +62,7 @@ class GapKeeper:
                 self.repaired(role, partition, message.value, table)
                 continue
             try:
-                yield message.key, message.value
+                yield partition, message.key, message.value
             finally:
                 self.absorbed(role, partition, offset, table)
 
