@@ -8,9 +8,11 @@ show: the tests then check that the workaround's answer equals the broker's own.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 
 import pytest
@@ -18,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 from stackkit import Broker
 
-from flowgauge.stream.tansu_workarounds import fetch_highwaters
+from flowgauge.stream.tansu_workarounds import FETCH_MAX_WAIT_MS, fetch_highwaters
 
 pytestmark = [pytest.mark.integration]
 
@@ -125,3 +127,75 @@ def test_first_generation_is_zero_so_a_stopped_member_never_leaves(broker: Broke
         assert patched < stock - 2.0, (patched, stock)
     else:
         assert generation >= 1
+
+
+async def _delivery_seconds(bootstrap: str, fetch_wait_ms: int) -> list[float]:
+    """Seconds from a record's acked produce to a waiting consumer having it, several times."""
+    topic = f"bug-wait-{uuid.uuid4().hex[:8]}"
+    tp = TopicPartition(topic, 0)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, fetch_max_wait_ms=fetch_wait_ms
+    )
+    try:
+        await (await producer.send(topic, b"first", partition=0))
+        await consumer.start()
+        consumer.assign([tp])
+        await consumer.seek_to_end(tp)
+        seconds = []
+        for pause in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3):
+            await asyncio.sleep(pause)  # the consumer is now waiting in a Fetch
+            start = time.monotonic()
+            await (await producer.send(topic, b"x", partition=0))
+            deadline = start + 10
+            while not (await consumer.getmany(tp, timeout_ms=2000)).get(tp):
+                assert time.monotonic() < deadline, "the record never arrived"
+            seconds.append(time.monotonic() - start)
+        return seconds
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+FAUST_WAIT_PROBE = textwrap.dedent("""
+    import asyncio, sys
+    import faust
+    from flowgauge.stream import tansu_workarounds
+    if sys.argv[2] == "1":
+        tansu_workarounds.apply()
+
+    async def main():
+        app = faust.App("probe", broker="kafka://" + sys.argv[1], autodiscover=False)
+        thread = app.consumer._thread
+        print(thread._create_worker_consumer(app.transport)._fetch_max_wait_ms)
+
+    asyncio.run(main())
+""")
+
+
+def _faust_fetch_wait(broker: Broker, patched: bool) -> int:
+    out = subprocess.run(
+        [sys.executable, "-c", FAUST_WAIT_PROBE, broker.bootstrap, "1" if patched else "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return int(out.stdout.split()[-1])
+
+
+def test_a_waiting_fetch_is_answered_at_its_max_wait_not_when_data_arrives(broker: Broker) -> None:
+    stock = asyncio.run(_delivery_seconds(broker.bootstrap, 1500))  # Faust's hard-coded wait
+    fixed = asyncio.run(_delivery_seconds(broker.bootstrap, FETCH_MAX_WAIT_MS))
+    if broker.embedded:
+        # Tansu holds the Fetch for its whole max wait even though a record arrived meanwhile
+        # (Kafka answers as soon as fetch.min.bytes is there): the record waits with it.
+        assert statistics.mean(stock) > 0.3, stock
+        assert max(fixed) < 0.3, fixed
+    else:
+        assert max(stock) < 0.3, stock
+    assert (_faust_fetch_wait(broker, False), _faust_fetch_wait(broker, True)) == (
+        1500,
+        FETCH_MAX_WAIT_MS,
+    ), "the workaround reaches the consumers Faust creates"

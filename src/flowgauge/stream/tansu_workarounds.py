@@ -9,6 +9,10 @@ Each is measured in `../shared/notes/faust-on-tansu.md` and shown by a test in
 2. Tansu numbers a group's first generation 0, and aiokafka sends LeaveGroup only for
    generation > 0, so a stopped first worker is not seen to leave: its successor waits for the
    session to expire. Fix: leave whenever we hold a member id.
+3. A Fetch waiting for data is not answered when data arrives: Tansu holds it for the whole
+   `max_wait_ms`. Faust hard-codes 1,500 ms, so every event waits 0-1.5 s in the broker before
+   the worker sees it (and again for each topic hop), which alone breaks the 2 s freshness
+   target under load. Fix: Faust's consumers wait at most `FETCH_MAX_WAIT_MS`.
 
 Nothing here is applied against Apache Kafka: `apply()` is called only when
 `Settings.embedded_broker` is true (set by `flowgauge up` when it starts the broker, and by tests).
@@ -26,6 +30,7 @@ from aiokafka.structs import TopicPartition
 
 log = logging.getLogger(__name__)
 _applied = False
+FETCH_MAX_WAIT_MS = 100  # not 0: Tansu answers max_wait 0 with no topics at all
 
 
 async def fetch_highwaters(
@@ -94,12 +99,32 @@ def _patch_leave_group() -> None:
     cls._maybe_leave_group = _maybe_leave_group
 
 
+def _patch_fetch_wait() -> None:
+    from faust.transport.drivers import aiokafka as faust_aiokafka
+
+    thread_cls: Any = faust_aiokafka.AIOKafkaConsumerThread
+    for name in ("_create_worker_consumer", "_create_client_consumer"):
+        original = getattr(thread_cls, name)
+
+        def create(self: Any, transport: Any, _original: Any = original) -> Any:
+            consumer = _original(self, transport)
+            consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts
+            return consumer
+
+        setattr(thread_cls, name, create)
+
+
 def apply() -> None:
-    """Install both workarounds (idempotent). Only for the embedded broker."""
+    """Install the workarounds (idempotent). Only for the embedded broker."""
     global _applied
     if _applied:
         return
     _patch_faust_highwaters()
     _patch_leave_group()
+    _patch_fetch_wait()
     _applied = True
-    log.info("Tansu workarounds applied: fetch highwaters for recovery, LeaveGroup at gen 0")
+    log.info(
+        "Tansu workarounds applied: fetch highwaters for recovery, LeaveGroup at gen 0, "
+        "fetch wait %d ms",
+        FETCH_MAX_WAIT_MS,
+    )
