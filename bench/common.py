@@ -324,7 +324,7 @@ class Stack:
     metrics_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)  # e.g. faust settings by env
-    worker_module: str = "flowgauge"  # or bench.variant_worker, to measure a proposal
+    worker_module: str = "flowgauge"
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWGAUGE_")}

@@ -146,8 +146,6 @@ def throughput_run(
     env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     stack = Stack(bootstrap, workdir / f"tp{run}", extra_env=env or {})
-    if "BENCH_FETCH_MAX_WAIT_MS" in stack.extra_env:
-        stack.worker_module = "bench.variant_worker"
     out: dict[str, Any] = {"items": items, "events": items * per_item}
     try:
         out["cold_start_s"] = _start_worker(stack)
@@ -337,17 +335,12 @@ async def _freshness(stack: Stack, seconds: float, rate: int) -> dict[str, Any]:
     }
 
 
-def freshness(
-    bootstrap: str, workdir: Path, seconds: float, rate: int, fetch_wait_ms: int | None = None
-) -> dict[str, Any]:
-    """`fetch_wait_ms`: run the worker with that consumer fetch wait (bench.variant_worker)."""
+def freshness(bootstrap: str, workdir: Path, seconds: float, rate: int) -> dict[str, Any]:
+    """Webhook sent -> gauge moved, under a steady load of `rate` webhooks/s."""
     config = workdir / "fresh.yaml"
     workdir.mkdir(parents=True, exist_ok=True)
     config.write_text(stages_config(5, probe=True))
     stack = Stack(bootstrap, workdir / "fresh", config=config)
-    if fetch_wait_ms is not None:
-        stack.worker_module = "bench.variant_worker"
-        stack.extra_env["BENCH_FETCH_MAX_WAIT_MS"] = str(fetch_wait_ms)
     try:
         stack.spawn("ingest", "ingest")
         wait_until(lambda: stack.ready("ingest"), 60)

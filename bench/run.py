@@ -36,7 +36,6 @@ from bench.profiles import markdown
 from flowgauge.stream.embedded_broker import EmbeddedBroker
 
 DOC = ROOT / "docs" / "performance.md"
-PROPOSED_FETCH_WAIT_MS = 100  # Faust hard-codes 1,500; see docs/performance.md
 
 
 def log(message: str) -> None:
@@ -143,24 +142,6 @@ def main(argv: list[str]) -> int:
             raw["freshness"].append(
                 pipeline.freshness(bootstrap, workdir / f"f{rate}", s.fresh_seconds, rate)
             )
-    with Broker(workdir) as bootstrap:
-        log(f"proposal: worker consumers with fetch_max_wait_ms={PROPOSED_FETCH_WAIT_MS}")
-        raw["proposal_fetch_wait"] = {
-            "freshness": [
-                pipeline.freshness(
-                    bootstrap, workdir / f"pf{rate}", s.fresh_seconds, rate, PROPOSED_FETCH_WAIT_MS
-                )
-                for rate in s.fresh_rates
-            ],
-            "throughput": pipeline.throughput_run(
-                bootstrap,
-                workdir,
-                s.pipeline_items,
-                s.events_per_item,
-                50,
-                env={"BENCH_FETCH_MAX_WAIT_MS": str(PROPOSED_FETCH_WAIT_MS)},
-            ),
-        }
     loads["after ingest/freshness"] = load_average()
     with Broker(workdir) as bootstrap:
         log(f"recovery: {s.recovery_items:,} items, {s.recovery_kills} x kill -9")
@@ -204,8 +185,6 @@ def report(raw: dict[str, Any], when: str) -> str:
     big = next(m for m in mem if "scrape_s" in m)
     scrape = median(big["scrape_s"])
     rec = raw["recovery"]
-    pf = raw["proposal_fetch_wait"]["freshness"]
-    pt = raw["proposal_fetch_wait"]["throughput"]
     rec_ready = median(rec["ready_s"])
     rec_metrics = median(rec["metrics_s"])
     empty_rss = median([r["empty_rss"] for r in tp])
@@ -268,29 +247,6 @@ def report(raw: dict[str, Any], when: str) -> str:
             )
             for fr in raw["freshness"]
         ],
-        *[
-            (
-                f"  proposal: consumers' `fetch_max_wait_ms` {PROPOSED_FETCH_WAIT_MS} (Faust: "
-                f"1,500), freshness at {f['rate_sent']:,.0f}/s",
-                f"p50 {fmt_ms(f['p50_s'])}, p99 {fmt_ms(f['p99_s'])}",
-                "-",
-                "p99 < 2 s (at 1,000/s)",
-                _yes(f["p99_s"] < 2),
-                f"bench.variant_worker (product code unchanged), one run: {f['probes']} probes "
-                f"({f['probe_timeouts']} timed out); the worker applied "
-                f"{f['applied_per_s']:,.0f} events/s",
-            )
-            for f in pf
-        ],
-        (
-            f"  proposal: consumers' `fetch_max_wait_ms` {PROPOSED_FETCH_WAIT_MS}, throughput",
-            f"{fmt_int(pt['pipeline_per_s'])} events/s",
-            f"{pt['pipeline_per_s'] / pt['ceiling_per_s']:.2%}",
-            ">= 25% of ceiling",
-            _yes(pt["pipeline_per_s"] / pt["ceiling_per_s"] >= 0.25),
-            f"bench.variant_worker, one run on {pt['events']:,} events; worker busy "
-            f"{pt['worker_cpu_share']:.0%} of a core",
-        ),
         *[
             (
                 f"Memory per open item at {m['items']:,} items",
