@@ -31,9 +31,15 @@ def state_key(event: FlowEvent) -> str:
 
 
 def route(config: FlowConfig, event: FlowEvent) -> FlowEvent | None:
-    """The event with its stream set (item events), itself (DORA), or None when unroutable."""
+    """The event with its stream set (item events), itself (DORA), or None when it goes nowhere.
+
+    None is either an item event that no stream matches (unrouted: a config gap, counted) or an
+    incident candidate of a tracker issue that the config does not make an incident (dropped:
+    the normal fate of most issues, not an error; `DoraConfig.counts_incident`). The two are told
+    apart by the event's type: only DORA events are dropped.
+    """
     if event.type in DORA_TYPES:
-        return event
+        return event if config.dora.counts_incident(event) else None
     stream = config.route(event)
     if stream is None:
         return None
@@ -97,7 +103,7 @@ class Processor:
         for event in events:
             routed = route(config, event)
             if routed is None:
-                continue  # the worker counts these (flowgauge_deliveries_total, unrouted)
+                continue  # unrouted (the worker counts them) or a dropped incident candidate
             key = state_key(routed)
             current = timelines.get(key) or Timeline.from_events(())
             updated = current.add(routed)

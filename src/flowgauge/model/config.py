@@ -168,6 +168,23 @@ class DoraConfig(BaseModel):
     incident_labels: StrList = ("incident",)
     deploy_workflows: StrList = ()
 
+    def counts_incident(self, event: FlowEvent) -> bool:
+        """Whether an incident event counts: tracker issues are candidates the config decides.
+
+        Sources know no config, so GitHub, GitLab and Jira report `incident_*` events of kind
+        `issue` for any issue that has labels or is of type Incident, with its labels (and, when
+        a label was just added, that `label`). Such an event counts when its issue type is
+        `incident`, or its labels hold one of `incident_labels` (any case); a label-added event
+        counts only when the added label is one, so adding `bug` to an incident opens nothing.
+        Every other event (deployments, commits, the generic feed's incidents) counts.
+        """
+        if event.kind != "issue" or event.type not in ("incident_opened", "incident_resolved"):
+            return True
+        wanted = {label.lower() for label in self.incident_labels}
+        if event.label is not None:
+            return event.label.lower() in wanted
+        return event.item_type == "incident" or any(x.lower() in wanted for x in event.labels or ())
+
 
 class FlowConfig(BaseModel):
     """The whole value-stream config file."""

@@ -102,10 +102,6 @@ def type_from_labels(labels: Iterable[str] | None) -> str | None:
     return "bug" if any(_BUG.fullmatch(label) for label in labels or ()) else None
 
 
-def has_label(labels: Iterable[str] | None, wanted: str) -> bool:
-    return any(label.lower() == wanted for label in labels or ())
-
-
 def content_key(*parts: Any) -> str:
     """A short stable digest of payload fields, for sources with no stable delivery id."""
     raw = "\x1f".join("" if p is None else str(p) for p in parts)
@@ -149,6 +145,40 @@ def initial_labels(batch: Batch, at: datetime, fields: dict[str, Any]) -> None:
     """
     for label in fields.get("labels") or ():
         batch.add("labeled", at=at, label=label, **fields)
+
+
+def incident_candidate(
+    batch: Batch,
+    type_: str,
+    at: datetime,
+    fields: dict[str, Any],
+    *,
+    service: str,
+    issue_type: str | None,
+    label: str | None = None,
+) -> None:
+    """An `incident_opened` / `incident_resolved` for an issue that may be an incident.
+
+    Sources have no config, so they cannot tell which labels make an incident
+    (`dora.incident_labels`). They report every issue that has labels or is of type Incident,
+    with kind `issue`, its `labels`, its `item_type` (the issue type only, lower-cased) and, for
+    a label just added, that `label`; the routing layer keeps it or drops it
+    (`DoraConfig.counts_incident`). Issues with neither labels nor a type give nothing.
+    """
+    kind = issue_type.lower() if issue_type else None
+    if label is None and not fields.get("labels") and kind != "incident":
+        return
+    batch.add(
+        type_,
+        item=fields["item"],
+        at=at,
+        service=service,
+        project=fields["project"],
+        kind="issue",
+        labels=fields.get("labels"),
+        item_type=kind,
+        label=label,
+    )
 
 
 # --- links between items ------------------------------------------------------------------------

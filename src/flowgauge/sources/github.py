@@ -19,8 +19,8 @@ from flowgauge.sources._native import (
     Batch,
     body_key,
     dig,
-    has_label,
     id_key,
+    incident_candidate,
     names,
     need_obj,
     need_text,
@@ -34,7 +34,6 @@ from flowgauge.sources.base import Headers, PayloadError
 NAME = "github"
 WORKFLOW_TAG = "workflow:"  # flowgauge.engine.dora.WORKFLOW_TAG (sources do not import the engine)
 SIGNATURE_HEADER = "x-hub-signature-256"
-INCIDENT_LABEL = "incident"
 
 Handler = Callable[[Batch, dict[str, Any]], None]
 
@@ -113,28 +112,40 @@ def _updated(issue: dict[str, Any]) -> datetime:
     return when((issue.get("updated_at"), "issue.updated_at"))
 
 
+def _incident(
+    batch: Batch,
+    type_: str,
+    at: datetime,
+    issue: dict[str, Any],
+    fields: dict[str, Any],
+    label: str | None = None,
+) -> None:
+    """An incident candidate of the issue (`dora.incident_labels` decides, docs/dora.md)."""
+    issue_type = opt_text(dig(issue, "type", "name"))
+    incident_candidate(
+        batch, type_, at, fields, service=fields["project"], issue_type=issue_type, label=label
+    )
+
+
 def _opened(batch: Batch, payload: dict[str, Any], repo: str, issue: dict[str, Any]) -> None:
     fields = issue_fields(repo, issue)
     at = when((issue.get("created_at"), "issue.created_at"), (issue.get("updated_at"), "updated"))
     batch.add("created", at=at, state="open", **fields)
-    if has_label(fields["labels"], INCIDENT_LABEL):
-        batch.add("incident_opened", item=fields["item"], at=at, service=repo, project=repo)
+    _incident(batch, "incident_opened", at, issue, fields)
 
 
 def _closed(batch: Batch, payload: dict[str, Any], repo: str, issue: dict[str, Any]) -> None:
     fields = issue_fields(repo, issue)
     at = when((issue.get("closed_at"), "issue.closed_at"), (issue.get("updated_at"), "updated"))
     batch.add("state", at=at, state="closed", **fields)
-    if has_label(fields["labels"], INCIDENT_LABEL):
-        batch.add("incident_resolved", item=fields["item"], at=at, service=repo, project=repo)
+    _incident(batch, "incident_resolved", at, issue, fields)
 
 
 def _reopened(batch: Batch, payload: dict[str, Any], repo: str, issue: dict[str, Any]) -> None:
     fields = issue_fields(repo, issue)
     at = _updated(issue)
     batch.add("state", at=at, state="open", **fields)
-    if has_label(fields["labels"], INCIDENT_LABEL):  # open again until resolved again
-        batch.add("incident_opened", item=fields["item"], at=at, service=repo, project=repo)
+    _incident(batch, "incident_opened", at, issue, fields)  # open again until resolved again
 
 
 def _labeled(batch: Batch, payload: dict[str, Any], repo: str, issue: dict[str, Any]) -> None:
@@ -142,9 +153,8 @@ def _labeled(batch: Batch, payload: dict[str, Any], repo: str, issue: dict[str, 
     label = need_text(dig(payload, "label", "name"), "label.name")
     at = _updated(issue)
     batch.add(_LABEL_TYPES[payload["action"]], at=at, label=label, **fields)
-    opening = payload["action"] == "labeled" and issue.get("state") != "closed"
-    if opening and label.lower() == INCIDENT_LABEL:
-        batch.add("incident_opened", item=fields["item"], at=at, service=repo, project=repo)
+    if payload["action"] == "labeled" and issue.get("state") != "closed":
+        _incident(batch, "incident_opened", at, issue, fields, label)
 
 
 def _deleted(batch: Batch, payload: dict[str, Any], repo: str, issue: dict[str, Any]) -> None:

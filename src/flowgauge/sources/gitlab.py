@@ -19,8 +19,8 @@ from flowgauge.sources._native import (
     Batch,
     body_key,
     dig,
-    has_label,
     id_key,
+    incident_candidate,
     links_from,
     names,
     need_obj,
@@ -38,7 +38,6 @@ from flowgauge.sources.base import Headers, PayloadError
 NAME = "gitlab"
 TOKEN_HEADER = "x-gitlab-token"
 SIGNATURE_TOLERANCE_S = 300  # Standard Webhooks' default window for webhook-timestamp
-INCIDENT_LABEL = "incident"
 WORKFLOW_PREFIX = "workflow::"
 TIER_TAG = "tier:"  # flowgauge.engine.dora.TIER_TAG (sources do not import the engine)
 
@@ -152,8 +151,8 @@ def _item(batch: Batch, payload: dict[str, Any], kind: str, sep: str) -> None:
         batch.add("labeled", at=at, label=label, **fields)
     for label in removed:
         batch.add("unlabeled", at=at, label=label, **fields)
-    if kind == "issue" and _is_incident(attrs, fields["labels"]):
-        _incident(batch, action, added, fields, at)
+    if kind == "issue":
+        _incident(batch, attrs, added, fields, at)
 
 
 def _item_fields(
@@ -174,21 +173,28 @@ def _item_fields(
     }
 
 
-def _is_incident(attrs: dict[str, Any], labels: tuple[str, ...] | None) -> bool:
-    work_type = opt_text(attrs.get("type")) or opt_text(attrs.get("issue_type")) or ""
-    return has_label(labels, INCIDENT_LABEL) or work_type.lower() == "incident"
-
-
 def _incident(
-    batch: Batch, action: str, added: list[str], fields: dict[str, Any], at: datetime
+    batch: Batch, attrs: dict[str, Any], added: list[str], fields: dict[str, Any], at: datetime
 ) -> None:
-    """Issues labelled `incident` (or of type Incident) are incidents of the project's service."""
-    item, path = fields["item"], fields["project"]
-    labelled = action == "update" and has_label(added, INCIDENT_LABEL)
-    if action in ("open", "reopen") or labelled:
-        batch.add("incident_opened", item=item, at=at, service=path, project=path)
+    """Incident candidates of an issue of the project's service: opened on open and reopen, or
+    per label added to an open issue; resolved on close (`dora.incident_labels` decides which
+    count, docs/dora.md)."""
+    action = opt_text(attrs.get("action"))
+    work_type = opt_text(attrs.get("type")) or opt_text(attrs.get("issue_type"))
+
+    def candidate(type_: str, label: str | None = None) -> None:
+        service = fields["project"]
+        incident_candidate(
+            batch, type_, at, fields, service=service, issue_type=work_type, label=label
+        )
+
+    if action in ("open", "reopen"):
+        candidate("incident_opened")
     elif action == "close":
-        batch.add("incident_resolved", item=item, at=at, service=path, project=path)
+        candidate("incident_resolved")
+    elif action == "update" and opt_text(attrs.get("state")) != "closed":
+        for label in added:
+            candidate("incident_opened", label)
 
 
 _BRANCH_ISSUE = re.compile(r"^(\d+)-")

@@ -19,8 +19,8 @@ from flowgauge.sources._native import (
     Batch,
     body_key,
     dig,
-    has_label,
     id_key,
+    incident_candidate,
     initial_labels,
     names,
     need_obj,
@@ -32,7 +32,7 @@ from flowgauge.sources.base import Headers, PayloadError
 
 NAME = "jira"
 SIGNATURE_HEADER = "x-hub-signature"
-INCIDENT_LABEL = "incident"
+INCIDENT_TYPE = "incident"
 SERVICE_PREFIX = "service:"
 
 Handler = Callable[[Batch, dict[str, Any], dict[str, Any]], None]
@@ -92,7 +92,7 @@ def _created(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> No
     fields = _fields(issue)
     batch.add("created", at=at, state=state, **fields)
     initial_labels(batch, at, fields)
-    if _is_incident(fields) and not _done(issue):
+    if not _done(issue):
         _incident(batch, "incident_opened", at, fields)
 
 
@@ -126,17 +126,18 @@ def _done(issue: dict[str, Any]) -> bool:
     return opt_text(dig(issue, "fields", "status", "statusCategory", "key")) == "done"
 
 
-def _is_incident(fields: dict[str, Any]) -> bool:
-    """An issue labelled `incident` (any case), or of issue type Incident (Jira Service Mgmt)."""
-    return has_label(fields["labels"], INCIDENT_LABEL) or fields["item_type"] == INCIDENT_LABEL
-
-
-def _incident(batch: Batch, type_: str, at: datetime, fields: dict[str, Any]) -> None:
-    """An incident event of the issue; service: a `service:<name>` label, else the project key."""
+def _incident(
+    batch: Batch, type_: str, at: datetime, fields: dict[str, Any], label: str | None = None
+) -> None:
+    """An incident candidate of the issue (`dora.incident_labels` or the issue type Incident
+    decide, docs/dora.md); service: a `service:<name>` label, else the project key."""
     labels = fields["labels"] or ()
     named = next((x[len(SERVICE_PREFIX) :] for x in labels if x.startswith(SERVICE_PREFIX)), None)
     service = named or fields["project"]
-    batch.add(type_, item=fields["item"], at=at, service=service, project=fields["project"])
+    issue_type = fields["item_type"]
+    incident_candidate(
+        batch, type_, at, fields, service=service, issue_type=issue_type, label=label
+    )
 
 
 def _incident_changes(
@@ -146,17 +147,17 @@ def _incident_changes(
     at: datetime,
     fields: dict[str, Any],
 ) -> None:
-    """Opened when the label is added; resolved when it moves to a done status; reopened when
-    it leaves done (its resolution is cleared). Nothing for issues that are not incidents."""
-    if not _is_incident(fields):
-        return
+    """Candidates: opened per label added while not done (issues of type Incident are opened
+    at creation); resolved when it moves to a done status; opened again when it leaves done (its
+    resolution is cleared). The routing layer keeps those of incidents (docs/dora.md)."""
     done = _done(issue)
     labels = changed.get("labels")
-    if labels is not None and not done and fields["item_type"] != INCIDENT_LABEL:
+    if labels is not None and not done and fields["item_type"] != INCIDENT_TYPE:
         before = (opt_text(labels.get("fromString")) or "").split()
         after = (opt_text(labels.get("toString")) or "").split()
-        if has_label(after, INCIDENT_LABEL) and not has_label(before, INCIDENT_LABEL):
-            _incident(batch, "incident_opened", at, fields)
+        for label in after:
+            if label not in before:
+                _incident(batch, "incident_opened", at, fields, label)
     status = changed.get("status")
     resolution = changed.get("resolution")
     if status is not None and done:

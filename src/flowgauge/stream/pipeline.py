@@ -11,18 +11,24 @@ from typing import Any
 import orjson
 
 from flowgauge.engine.processor import route, state_key
-from flowgauge.model import FlowConfig, FlowEvent
+from flowgauge.model import DORA_TYPES, FlowConfig, FlowEvent
 from flowgauge.model.delivery import Delivery
 from flowgauge.sources import REGISTRY, PayloadError
 
 
 @dataclass(frozen=True)
 class Normalized:
-    """What one delivery became: keyed events, how many had no stream, or why it failed."""
+    """What one delivery became: keyed events, how many had no stream, or why it failed.
+
+    `dropped`: incident candidates of issues the config does not make incidents
+    (`dora.incident_labels`). They are no error and no unrouted event: a label like `bug` on an
+    issue is the usual case, so they are only counted here, never sent on.
+    """
 
     events: list[tuple[str, FlowEvent]] = field(default_factory=list)
     unrouted: int = 0
     error: str | None = None
+    dropped: int = 0
 
 
 def normalize_delivery(delivery: Delivery, config: FlowConfig) -> Normalized:
@@ -40,14 +46,16 @@ def normalize_delivery(delivery: Delivery, config: FlowConfig) -> Normalized:
     except Exception as exc:  # an adapter bug must not stall the partition
         return Normalized(error=f"normalize failed: {type(exc).__name__}: {exc}")
     keyed: list[tuple[str, FlowEvent]] = []
-    unrouted = 0
+    unrouted = dropped = 0
     for event in events:
         routed = route(config, event)
-        if routed is None:
-            unrouted += 1
-        else:
+        if routed is not None:
             keyed.append((state_key(routed), routed))
-    return Normalized(events=keyed, unrouted=unrouted)
+        elif event.type in DORA_TYPES:
+            dropped += 1
+        else:
+            unrouted += 1
+    return Normalized(events=keyed, unrouted=unrouted, dropped=dropped)
 
 
 def dead_letter(delivery_bytes: bytes, reason: str, source: str) -> bytes:

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from flowgauge.model import FlowEvent
+from flowgauge.model import DoraConfig, FlowEvent
 
 CORPUS = Path(__file__).parents[3] / ".." / "shared" / "webhooks"
 PROVIDERS = ("github", "gitlab", "jira", "plane", "linear")
@@ -43,6 +43,13 @@ def ev(source: str, type_: str, item: str, at: str, **fields: Any) -> FlowEvent:
     return FlowEvent(
         id="-", source=source, type=type_, item=item, at=datetime.fromisoformat(at), **fields
     )
+
+
+def kept(events: list[FlowEvent], config: DoraConfig | None = None) -> list[FlowEvent]:
+    """The events the routing layer keeps with `config` (default: the default DORA config):
+    incident candidates of issues that are no incidents dropped (docs/dora.md)."""
+    config = config or DoraConfig()
+    return [event for event in events if config.counts_incident(event)]
 
 
 def same_events(got: list[FlowEvent], expected: list[FlowEvent]) -> None:

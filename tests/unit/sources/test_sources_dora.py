@@ -1,6 +1,6 @@
 """DORA sources from the real payloads of the shared corpus (read in place, edited in memory):
-GitHub push / workflow_run / merged pull requests, GitLab Push and Pipeline hooks, incidents from
-labelled issues (GitHub, GitLab, Jira), and the whole path from payloads to DORA's keys."""
+GitHub push / workflow_run / merged pull requests, GitLab Push and Pipeline hooks, and the whole
+path from payloads to DORA's keys (incidents: test_sources_incidents.py)."""
 
 from __future__ import annotations
 
@@ -198,61 +198,6 @@ def test_gitlab_pipeline_failed_deploy_job_and_stop_jobs() -> None:
     assert event.status == "failure"
     job["environment"]["action"] = "stop"
     assert gitlab(body) == []
-
-
-# --- incidents from labelled issues ---------------------------------------------------------------
-
-
-def test_gitlab_reopened_incident_opens_again() -> None:
-    body = payload("gitlab", "issue.open.json")
-    body["object_attributes"]["action"] = "reopen"
-    body["labels"] = [{"title": "incident"}]
-    events = gitlab(body)
-    assert [e.type for e in events if e.type.startswith("incident")] == ["incident_opened"]
-
-
-def test_github_reopened_incident_opens_again() -> None:
-    body = payload("github", "issues.reopened.json")
-    body["issue"]["labels"] = [{"name": "Incident"}]
-    assert [e.type for e in github("issues", body)] == ["state", "incident_opened"]
-
-
-def jira_incident(name: str, labels: list[str]) -> dict[str, Any]:
-    body = payload("jira", name)
-    body["issue"]["fields"]["labels"] = labels
-    return body
-
-
-def incidents(events: list[FlowEvent]) -> list[tuple[str, str | None]]:
-    return [(e.type, e.service) for e in events if e.type.startswith("incident")]
-
-
-def test_jira_issue_created_with_the_incident_label_opens_an_incident() -> None:
-    events = jira(jira_incident("jira_issue_created.json", ["incident"]))
-    assert incidents(events) == [("incident_opened", "TES")]
-    assert events[-1].item == "jira:TES-41"
-
-
-def test_jira_incident_service_from_a_service_label() -> None:
-    events = jira(jira_incident("jira_issue_created.json", ["incident", "service:acme/api"]))
-    assert incidents(events) == [("incident_opened", "acme/api")]
-
-
-def test_jira_incident_resolved_when_done_and_reopened_when_it_leaves_done() -> None:
-    done = jira(jira_incident("jira_issue_updated.status-inprogress-to-done.json", ["incident"]))
-    assert incidents(done) == [("incident_resolved", "TES")]
-    back = jira(jira_incident("jira_issue_updated.status-done-to-todo.json", ["incident"]))
-    assert incidents(back) == [("incident_opened", "TES")]
-
-
-def test_jira_incident_label_added_opens_and_other_issues_are_no_incidents() -> None:
-    body = jira_incident("jira_issue_updated.labels.json", ["sad", "incident"])
-    body["changelog"]["items"][0]["toString"] = "sad incident"
-    assert incidents(jira(body)) == [("incident_opened", "TES")]
-    assert incidents(jira(payload("jira", "jira_issue_updated.labels.json"))) == []
-    assert (
-        incidents(jira(payload("jira", "jira_issue_updated.status-inprogress-to-done.json"))) == []
-    )
 
 
 # --- from payloads to DORA's keys -----------------------------------------------------------------

@@ -84,11 +84,28 @@ def jira(type_: str, at: str, **fields: Any) -> FlowEvent:
     return ev("jira", type_, at=at, **{**TES, **fields})
 
 
+def candidate(source: str, type_: str, at: str, base: dict[str, Any], **fields: Any) -> FlowEvent:
+    """An incident candidate of a labelled issue: `dora.incident_labels` decides if it counts
+    (with the default `incident`, none of these samples' does). Its `item_type` is the issue type
+    only (not a type read from labels)."""
+    kept = {key: base[key] for key in ("item", "project", "labels")}
+    return ev(source, type_, at=at, kind="issue", service=base["project"], **{**kept, **fields})
+
+
 GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
     "github": {
-        "issues.opened.json": [gh("created", "2019-05-15T15:20:18Z", GH_ISSUE, state="open")],
-        "issues.reopened.json": [gh("state", "2021-10-11T16:40:56Z", GH_ISSUE, state="open")],
-        "issues.labeled.json": [gh("labeled", "2019-05-15T15:20:18Z", GH_ISSUE, label="bug")],
+        "issues.opened.json": [
+            gh("created", "2019-05-15T15:20:18Z", GH_ISSUE, state="open"),
+            candidate("github", "incident_opened", "2019-05-15T15:20:18Z", GH_ISSUE),
+        ],
+        "issues.reopened.json": [
+            gh("state", "2021-10-11T16:40:56Z", GH_ISSUE, state="open"),
+            candidate("github", "incident_opened", "2021-10-11T16:40:56Z", GH_ISSUE),
+        ],
+        "issues.labeled.json": [
+            gh("labeled", "2019-05-15T15:20:18Z", GH_ISSUE, label="bug"),
+            candidate("github", "incident_opened", "2019-05-15T15:20:18Z", GH_ISSUE, label="bug"),
+        ],
         "issues.unlabeled.json": [gh("unlabeled", "2019-05-15T15:20:26Z", GH_ISSUE, label="bug")],
         "issues.deleted.json": [gh("deleted", "2021-10-11T16:40:56Z", GH_ISSUE)],
         "issues.transferred.json": [
@@ -174,6 +191,9 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
             gl("created", "2013-12-03T17:15:43Z", GL_ISSUE, state="opened"),
             gl("labeled", "2013-12-03T17:15:43Z", GL_ISSUE, label="Platform"),
             gl("unlabeled", "2013-12-03T17:15:43Z", GL_ISSUE, label="API"),
+            candidate(
+                "gitlab", "incident_opened", "2013-12-03T17:15:43Z", GL_ISSUE, item_type="issue"
+            ),
         ],
         "merge_request.open.json": [
             gl("created", "2013-12-03T17:23:34Z", GL_MR, state="opened"),
@@ -218,20 +238,38 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
         "jira_issue_created.json": [
             jira("created", "2019-02-15T19:01:52.971-08:00", state="To Do"),
             jira("labeled", "2019-02-15T19:01:52.971-08:00", label="test-label"),
+            candidate(
+                "jira", "incident_opened", "2019-02-15T19:01:52.971-08:00", TES, item_type="story"
+            ),
         ],
         "jira_issue_updated.status-todo-to-inprogress.json": [
             jira("state", "2019-02-16T03:14:22.039Z", state="In Progress")
         ],
         "jira_issue_updated.status-inprogress-to-done.json": [
-            jira("state", "2019-02-16T03:15:40.507Z", state="Done")
+            jira("state", "2019-02-16T03:15:40.507Z", state="Done"),
+            candidate(
+                "jira", "incident_resolved", "2019-02-16T03:15:40.507Z", TES, item_type="story"
+            ),
         ],
+        # Its resolution is cleared: an incident would be open again.
         "jira_issue_updated.status-done-to-todo.json": [
-            jira("state", "2019-02-16T03:17:06.531Z", state="To Do")
+            jira("state", "2019-02-16T03:17:06.531Z", state="To Do"),
+            candidate(
+                "jira", "incident_opened", "2019-02-16T03:17:06.531Z", TES, item_type="story"
+            ),
         ],
         "jira_issue_updated.labels.json": [
             jira("labeled", "2019-02-16T21:12:10.065Z", label="sad", labels=("sad", "test-label")),
             jira(
                 "unlabeled", "2019-02-16T21:12:10.065Z", label="bad", labels=("sad", "test-label")
+            ),
+            candidate(
+                "jira",
+                "incident_opened",
+                "2019-02-16T21:12:10.065Z",
+                {**TES, "labels": ("sad", "test-label")},
+                item_type="story",
+                label="sad",
             ),
         ],
         "jira_issue_deleted.json": [
