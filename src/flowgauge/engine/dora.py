@@ -1,13 +1,16 @@
 """DORA's four keys per service, from deployment, incident and commit events (METRICS.md, "DORA").
 
 The state is a function of the *set* of events applied (deduplicated by event id), never of their
-arrival order. The worker hands it each service's whole DORA event set as one value (`apply`);
-the batch report groups recorded events the same way (`from_events`), so both compute the same
-numbers. docs/dora.md states every rule and reading in words.
+arrival order, nor of how the events are split over keys. The worker hands it each key's whole
+DORA event set as one value (`apply`); a key is one entity of a service (`dora_key`: one
+deployment, one incident, one push or merged pull request), so a value stays small and an event
+costs the size of its entity, not of the service's history. The batch report groups recorded
+events the same way (`from_events`), so both compute the same numbers. docs/dora.md states every
+rule and reading in words.
 
 Layout: level 1 keeps each key's events and, per event id, which keys hold it; level 2 gathers the
 effective events per deployment id and per incident id (a deployment's or an incident's events
-may sit under different keys: an incident resolved without a `service` lands under key "");
+may sit under different keys: an incident resolved without a `service` lands under `|<id>`);
 level 3 is one derived model per service, rebuilt lazily at the next `metrics` call when one of
 its inputs changed. A scrape then only bisects the window in each model.
 """
@@ -41,12 +44,19 @@ _DAY_MICROS = 86_400_000_000
 
 
 def dora_key(event: FlowEvent) -> str:
-    """The key the worker stores a DORA event under: its service, or "" when it names none."""
-    return event.service or ""
+    """The key the worker stores a DORA event under: `<service>|<item>` ("" for no service).
+
+    `item` is the deployment id, the incident id, or the commit event's id (its push head or
+    merged pull request's merge commit), so a key holds one entity's few events, never a
+    service's history. Any split is exact: `DoraState` joins a deployment's, an incident's and a
+    service's events across keys by deployment id, incident id and service, and an event held
+    under two keys (an older layout's `<service>` key, say) counts once.
+    """
+    return f"{event.service or ''}|{event.item}"
 
 
 class DoraState:
-    """DORA metrics of a set of deployment and incident events, kept per key (service or "")."""
+    """DORA metrics of a set of deployment, incident and commit events, kept per (any) key."""
 
     def __init__(self, config: DoraConfig) -> None:
         self._config = config

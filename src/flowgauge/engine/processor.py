@@ -3,8 +3,9 @@
 The live worker and the batch report both go through this class with the same keys and the same
 stored values, so `/metrics` and `flowgauge report --format prom` cannot drift apart.
 
-State keys (also the events topic's message keys, so one key lives on one partition):
-`i|<stream>|<item>` for an item of a stream, `d|<service>` for a service's DORA events.
+State keys (also the events topic's message keys): `i|<stream>|<item>` for an item of a stream,
+`d|<service>|<item>` for one DORA entity of a service (a deployment, an incident, a push or merged
+pull request: `dora_key`). The DORA engine joins a service's entities across keys.
 """
 
 from __future__ import annotations

@@ -9,12 +9,23 @@ from typing import Any, Literal
 import pytest
 
 from flowgauge.engine.dora import DoraState, dora_key
+from flowgauge.engine.processor import Processor, state_key
 from flowgauge.engine.snapshot import ServiceMetrics
-from flowgauge.model import Change, DoraConfig, FlowEvent, to_micros
+from flowgauge.engine.timeline import Timeline
+from flowgauge.model import (
+    Change,
+    DoraConfig,
+    FlowConfig,
+    FlowEvent,
+    Stage,
+    StreamConfig,
+    to_micros,
+)
 
 BASE = datetime(2026, 3, 1, tzinfo=UTC)
 HOUR = 3600.0
 CONFIG = DoraConfig(production=("production", "prod-eu"), window="10d", incident_link_window="1d")
+STREAM = StreamConfig(name="s", stages=(Stage(name="open", kind="wait"),))
 
 
 def at(hours: float) -> datetime:
@@ -402,9 +413,32 @@ def test_no_events_no_services() -> None:
     assert DoraState.from_events(CONFIG, []).metrics(now(0)) == []
 
 
-def test_dora_key() -> None:
-    assert dora_key(dep("a", "d", 0, service="api")) == "api"
-    assert dora_key(opened("b", "i", 0, service=None)) == ""
+def test_dora_key_is_one_entity_of_a_service() -> None:
+    assert dora_key(dep("a", "d", 0, service="api")) == "api|d"
+    assert dora_key(opened("b", "i", 0, service=None)) == "|i"
+    assert state_key(dep("a", "d", 0, service="api")) == "d|api|d"
+
+
+def test_processor_apply_and_forget_use_the_dora_key_whatever_its_layout() -> None:
+    """New per-entity keys and an older layout's per-service key (a table written before the
+    split) are one set of events: an event under both counts once, forgetting a key drops only
+    what no other key holds."""
+    events = [dep("a", "d1", 100), dep("b", "d2", 110), opened("i", "inc", 111, deployment="d1")]
+    config = FlowConfig(streams=(STREAM,), dora=CONFIG)
+    batch = Processor.from_events(config, events).snapshot(now(300)).services
+    live = Processor(config)
+    live.apply("d|api", Timeline.from_events(events[:2]))  # the older layout
+    for event in events:
+        live.apply(state_key(event), Timeline.from_events([event]))
+    assert live.snapshot(now(300)).services == batch
+    assert batch[0].change_failure_ratio == 0.5
+    live.forget("d|api")
+    assert live.snapshot(now(300)).services == batch
+    live.forget(state_key(events[0]))
+    # d1 gone: "inc" names a deployment never seen, so it links by time, to d2 (one hour before)
+    assert live.snapshot(now(300)).services[0].change_failure_ratio == 1.0
+    live.forget(state_key(events[1]))
+    assert live.snapshot(now(300)).services[0].deployment_frequency_per_day == 0
 
 
 def test_apply_replaces_and_removes_a_key() -> None:

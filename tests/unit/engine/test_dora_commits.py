@@ -119,11 +119,11 @@ def test_commit_then_deployment_and_the_reverse_give_the_same_lead_time() -> Non
     push, deployment = commit("p", 91, ("c1", 90)), dep("d", "d1", 100, ("c1", None))
     expected = metrics([push, deployment])
     assert metrics([deployment, push]) == expected
-    # live: each arrives under its key (the service), in either order, as whole-key values
-    for order in ([push], [push, deployment]), ([deployment], [deployment, push]):
+    # live: each arrives under its key (its entity), in either order
+    for order in (push, deployment), (deployment, push):
         state = DoraState(CONFIG)
-        for value in order:
-            state.apply(dora_key(value[-1]), value)
+        for event in order:
+            state.apply(dora_key(event), [event])
         assert {m.service: m for m in state.metrics(to_micros(at(NOW)))} == expected
 
 
