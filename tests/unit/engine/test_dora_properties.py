@@ -4,6 +4,7 @@ metrics, and the engine equals a brute-force oracle written from METRICS.md and 
 from __future__ import annotations
 
 import random
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,14 +33,14 @@ def hours_to_micros(hours: int) -> int:
 
 hours = st.integers(0, 30)
 services = st.sampled_from(["api", "web", None])
-changes = st.lists(
-    st.builds(
-        lambda cid, h: Change(id=cid, committed_at=None if h is None else at(h)),
-        st.sampled_from(["c0", "c1", "c2", "c3", "c4"]),
-        st.none() | st.integers(0, 30),
-    ),
-    max_size=3,
-).map(tuple)
+#: Change ids shared by deployments, pushes and merged pull requests (m*: merge commits, mostly).
+change_ids = st.sampled_from(["c0", "c1", "c2", "c3", "m0", "m1"])
+change = st.builds(
+    lambda cid, h: Change(id=cid, committed_at=None if h is None else at(h)),
+    change_ids,
+    st.none() | st.integers(0, 30),
+)
+changes = st.lists(change, max_size=3).map(tuple)
 
 
 @st.composite
@@ -68,9 +69,57 @@ def incident(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+def commit_spec(
+    kind: str, item: str, hour: int, service: str | None, listed: Any
+) -> dict[str, Any]:
+    return {
+        "type": "commit",
+        "kind": kind,
+        "item": item,
+        "at": at(hour),
+        "service": service,
+        "changes": tuple(listed),
+    }
+
+
+@st.composite
+def commit(draw: st.DrawFn) -> dict[str, Any]:
+    """A push (its commits, the head last, with or without times) or a merged pull request
+    (its head then its merge commit; GitHub gives no times, GitLab the head's)."""
+    kind = draw(st.sampled_from(["push", "push", "pull_request"]))
+    if kind == "push":
+        listed = draw(st.lists(change, max_size=4))
+    else:
+        head, merge = draw(change), Change(id=draw(st.sampled_from(["m0", "m1", "c3"])))
+        listed = [head, merge] if head.id != merge.id else [merge]
+    item = draw(st.sampled_from(["p0", "p1", "p2"]))
+    return commit_spec(kind, item, draw(hours), draw(services), listed)
+
+
+@st.composite
+def squash_merge(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """The squash rule's whole story, which random events rarely tell: the branch's push (its
+    head last), the merged pull request (head, merge commit) and a deployment of the merge
+    commit alone, all of one service; random events around it may add or contradict times."""
+    service = draw(st.sampled_from(["api", "web"]))
+    head = draw(st.sampled_from(["c0", "c1", "c2"]))
+    merge = draw(st.sampled_from(["m0", "m1"]))
+    branch = [*draw(st.lists(change, max_size=2)), Change(id=head, committed_at=at(draw(hours)))]
+    deployed = {"changes": (Change(id=merge),), "status": "success", "environment": "production"}
+    return [
+        commit_spec("push", "p0", draw(hours), service, branch),
+        commit_spec(
+            "pull_request", "p1", draw(hours), service, [Change(id=head), Change(id=merge)]
+        ),
+        {**draw(deployment()), "service": service, **deployed},
+    ]
+
+
 @st.composite
 def histories(draw: st.DrawFn) -> list[FlowEvent]:
-    specs = draw(st.lists(deployment() | incident(), max_size=30))
+    single = (deployment() | incident() | commit()).map(lambda spec: [spec])
+    groups = draw(st.lists(single | squash_merge(), max_size=20))
+    specs = [spec for group in groups for spec in group]
     return [FlowEvent(id=f"e{n}", **spec) for n, spec in enumerate(specs)]
 
 
@@ -146,7 +195,11 @@ def oracle(config: DoraConfig, events: Iterable[FlowEvent], now: int) -> list[Se
         return now - window < x <= now
 
     deploys = [e for e in events if e.type == "deployment"]
-    incident_events = [e for e in events if e.type != "deployment"]
+    incident_events = [e for e in events if e.type in ("incident_opened", "incident_resolved")]
+    times = {
+        service: oracle_commit_times(service, events)
+        for service in {e.service for e in events if e.service}
+    }
 
     # counted deployments: successful, production, one per (service, environment, commit)
     grouped: dict[tuple[str, str, str], list[FlowEvent]] = {}
@@ -162,21 +215,16 @@ def oracle(config: DoraConfig, events: Iterable[FlowEvent], now: int) -> list[Se
                 "service": owner,
                 "time": t(first),
                 "tie": first.id,
-                "changes": {c.id for e in es for c in e.changes},
+                "changes": {
+                    x for e in es for c in e.changes for x in {c.id, *times[owner][1][c.id]}
+                },
                 "ids": {e.item for e in es},
                 "linked": False,
             }
         )
 
     def commit_time(service: str, change: str) -> int | None:
-        found = [
-            to_micros(c.committed_at)
-            for e in deploys
-            if e.service == service
-            for c in e.changes
-            if c.id == change and c.committed_at is not None
-        ]
-        return min(found) if found else None
+        return times[service][0].get(change)
 
     incidents: list[dict[str, Any]] = []
     for iid in {e.item for e in incident_events}:
@@ -221,7 +269,7 @@ def oracle(config: DoraConfig, events: Iterable[FlowEvent], now: int) -> list[Se
         values = np.quantile(np.array(samples, dtype=np.int64), QUANTILES)
         return {quantile_label(q): float(v) / 1e6 for q, v in zip(QUANTILES, values, strict=True)}
 
-    names = {e.service for e in events if e.service} | {
+    names = {e.service for e in events if e.service and e.type != "commit"} | {
         i["service"] for i in incidents if i["service"]
     }
     out = []
@@ -263,6 +311,35 @@ def oracle(config: DoraConfig, events: Iterable[FlowEvent], now: int) -> list[Se
             )
         )
     return out
+
+
+def oracle_commit_times(
+    service: str, events: list[FlowEvent]
+) -> tuple[dict[str, int], defaultdict[str, set[str]]]:
+    """docs/dora.md, "Lead time for changes", naively: each change's earliest reported commit
+    time (deployments and commit events of the service), what a push's head brings (all that
+    push's commits), and a merged pull request's merge commit at the earliest time of its head,
+    itself, and what its head's pushes brought."""
+    mine = [e for e in events if e.service == service and e.type in ("deployment", "commit")]
+    reported: dict[str, int] = {}
+    for e in mine:
+        for c in e.changes:
+            if c.committed_at is not None:
+                reported[c.id] = min(reported.get(c.id, 2**62), to_micros(c.committed_at))
+    commits = [e for e in mine if e.type == "commit" and e.changes]
+    pushed: defaultdict[str, set[str]] = defaultdict(set)
+    for e in commits:
+        if e.kind != "pull_request":
+            pushed[e.changes[-1].id].update(c.id for c in e.changes)
+    committed = dict(reported)
+    for e in commits:
+        if e.kind == "pull_request":
+            merge = e.changes[-1].id
+            members = {merge}.union(*({c.id, *pushed[c.id]} for c in e.changes))
+            found = [reported[m] for m in members if m in reported]
+            if found:
+                committed[merge] = min(committed.get(merge, 2**62), *found)
+    return committed, pushed
 
 
 def approx(metrics: list[ServiceMetrics]) -> list[dict[str, Any]]:
