@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flowgauge.model import Change, FlowEvent
+from flowgauge.sources._gitlab_mr import merge_commits
 from flowgauge.sources._native import (
     Batch,
     body_key,
@@ -153,6 +154,8 @@ def _item(batch: Batch, payload: dict[str, Any], kind: str, sep: str) -> None:
         batch.add("unlabeled", at=at, label=label, **fields)
     if kind == "issue":
         _incident(batch, attrs, added, fields, at)
+    elif action == "merge":
+        merge_commits(batch, attrs, fields["project"], at)
 
 
 def _item_fields(

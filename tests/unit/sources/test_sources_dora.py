@@ -200,6 +200,78 @@ def test_gitlab_pipeline_failed_deploy_job_and_stop_jobs() -> None:
     assert gitlab(body) == []
 
 
+# --- GitLab merged merge request ------------------------------------------------------------------
+
+DIASPORA = "mike/diaspora"
+MR_HEAD = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"  # the sample's last_commit: push.json's head
+SQUASH, MERGE = "5" * 40, "6" * 40
+
+
+def merged_mr(**landed: str | None) -> dict[str, Any]:
+    """The sample merge request merged into mike/diaspora (push.json's project)."""
+    body = payload("gitlab", "merge_request.open.json")
+    body["project"]["path_with_namespace"] = DIASPORA
+    body["changes"] = {}  # no label changes: the state and the commits only
+    body["object_attributes"].update(
+        action="merge", state="merged", updated_at="2012-01-04T10:00:00Z", **landed
+    )
+    return body
+
+
+def test_gitlab_merged_merge_request_maps_its_squash_commit_to_its_head_with_its_time() -> None:
+    state, event = gitlab(merged_mr(squash_commit_sha=SQUASH, merge_commit_sha=None))
+    assert state.state == "merged"
+    assert (event.type, event.item, event.kind, event.service, event.at) == (
+        "commit",
+        f"gitlab:{DIASPORA}/commits/{SQUASH}",
+        "pull_request",
+        DIASPORA,
+        t("2012-01-04T10:00:00+00:00"),
+    )
+    # GitLab gives the head's commit time (GitHub does not)
+    assert event.changes == (
+        Change(id=MR_HEAD, committed_at=t("2012-01-03T23:36:29+02:00")),
+        Change(id=SQUASH),
+    )
+
+
+def test_gitlab_squash_and_merge_commit_both_stand_for_the_merge_request() -> None:
+    events = gitlab(merged_mr(squash_commit_sha=SQUASH, merge_commit_sha=MERGE))
+    assert [(e.type, e.changes[-1].id) for e in events[1:]] == [
+        ("commit", SQUASH),
+        ("commit", MERGE),
+    ]
+
+
+def test_gitlab_fast_forward_merge_or_an_open_merge_request_maps_nothing() -> None:
+    (state,) = gitlab(merged_mr(squash_commit_sha=None, merge_commit_sha=None))
+    assert state.state == "merged"
+    assert all(e.type != "commit" for e in gitlab(payload("gitlab", "merge_request.open.json")))
+
+
+def test_gitlab_squash_merge_lead_time_from_the_branch_push() -> None:
+    """push.json (first commit 2011-12-12 14:27:31 +02:00, head = the merge request's last
+    commit) -> merge request squashed -> production Deployment Hook of the squash commit."""
+    deploy = payload("gitlab", "deployment.success.json", environment="production")
+    deploy.update(
+        project={"path_with_namespace": DIASPORA},
+        environment_tier="production",
+        commit_url=f"http://x/-/commit/{SQUASH}",
+        status_changed_at="2012-01-05 12:00:00 UTC",
+    )
+    events = [
+        *gitlab(deploy, "g-deploy"),
+        *gitlab(merged_mr(squash_commit_sha=SQUASH, merge_commit_sha=None), "g-mr"),
+        *gitlab(payload("gitlab", "push.json"), "g-push"),
+    ]
+    (m,) = dora(events, DoraConfig(window="30d"), "2012-01-10T00:00:00+00:00").values()
+    lead = (t("2012-01-05T12:00:00+00:00") - t("2011-12-12T14:27:31+02:00")).total_seconds()
+    assert dict(m.lead_time_for_changes) == {"0.5": lead, "0.85": lead, "0.95": lead}
+    assert dora(events[::-1], DoraConfig(window="30d"), "2012-01-10T00:00:00+00:00") == {
+        DIASPORA: m
+    }
+
+
 # --- from payloads to DORA's keys -----------------------------------------------------------------
 
 
