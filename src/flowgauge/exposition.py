@@ -270,7 +270,9 @@ class WorkerMetrics:
         return cls(
             events=Counter(
                 "flowgauge_events",
-                "Canonical events by outcome (applied, duplicate; unrouted: matched no stream).",
+                "Canonical events by outcome (applied, duplicate; unrouted: matched no stream; "
+                "dropped: incident candidates the config's dora.incident_labels do not make "
+                "incidents).",
                 ["outcome"],
                 registry=registry,
             ),

@@ -67,7 +67,7 @@ def test_normalize_routes_by_explicit_stream_and_keys_by_stream_and_item() -> No
     ]
     result = normalize_delivery(delivery(body), CONFIG)
     assert result.error is None
-    assert [key for key, _ in result.events] == ["i|ops|generic:A", "d|api"]
+    assert [key for key, _ in result.events] == ["i|ops|generic:A", "d|api|generic:D1"]
     assert result.events[0][1].stream == "ops"
 
 

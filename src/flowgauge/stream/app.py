@@ -195,6 +195,8 @@ class Handlers:
                 )
         if result.unrouted:
             state.metrics.events.labels("unrouted").inc(result.unrouted)
+        if result.dropped:
+            state.metrics.events.labels("dropped").inc(result.dropped)
         outcome = "normalized" if result.events else ("unrouted" if result.unrouted else "ignored")
         state.metrics.deliveries.labels(delivery.source, outcome).inc()
 

@@ -8,7 +8,7 @@ partition key, and the worker applies each event of the delivery in the raw agen
 event's partition is the raw record's own (the usual case: one item per delivery), or sends it
 to the events topic *on that partition* otherwise. The partition key of an item event is its
 item (its stream needs the config, and an item belongs to one stream); of a DORA event, its
-state key. The hash is the Kafka default (murmur2), so the ingester's producer and the worker
+service. The hash is the Kafka default (murmur2), so the ingester's producer and the worker
 agree without sharing anything but the partition count.
 """
 
@@ -18,14 +18,19 @@ from collections.abc import Sequence
 
 from aiokafka.partitioner import murmur2
 
-from flowgauge.engine.processor import ITEM_PREFIX, state_key
+from flowgauge.engine.processor import DORA_PREFIX, ITEM_PREFIX
 from flowgauge.model import DORA_TYPES, FlowEvent
 
 
 def partition_key(event: FlowEvent) -> bytes:
-    """The bytes the partition of `event`'s state is derived from."""
+    """The bytes the partition of `event`'s state is derived from.
+
+    DORA events by their service, not their whole state key (`d|<service>|<entity>`): every
+    key of a service then lives on one partition, so one worker shows a service's DORA gauges
+    whole (docs/dashboards.md), and each key still has exactly one partition.
+    """
     if event.type in DORA_TYPES:
-        return state_key(event).encode()
+        return (DORA_PREFIX + (event.service or "")).encode()
     return (ITEM_PREFIX + event.item).encode()
 
 
