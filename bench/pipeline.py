@@ -14,6 +14,7 @@ import asyncio
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -40,15 +41,19 @@ from bench.common import (
     stages_config,
     wait_until,
 )
+from bench.faust_floor import floor_run
 from flowgauge.engine.timeline import Timeline
 from flowgauge.model import FlowEvent
+from flowgauge.stream.partitioning import partition_for
 
 PARTITIONS = 4  # the worker's default (Settings.partitions)
 PROBE_TIMEOUT = 15.0  # seconds a freshness probe waits for the gauge
 
 
-async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:
-    """Write records as fast as the producer pipelines them; returns seconds taken."""
+async def produce(
+    bootstrap: str, topic: str, records: list[tuple[bytes, bytes]] | list[tuple[bytes, bytes, int]]
+) -> float:
+    """Write (key, value[, partition]) records as fast as the producer pipelines them; seconds."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=256 * 1024
     )
@@ -56,8 +61,9 @@ async def produce(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]
     t0 = time.perf_counter()
     try:
         pending = []
-        for key, value in records:
-            pending.append(await producer.send(topic, key=key, value=value))
+        for key, value, *partition in records:
+            home = partition[0] if partition else None
+            pending.append(await producer.send(topic, key=key, value=value, partition=home))
             if len(pending) >= 2000:
                 await asyncio.gather(*pending)
                 pending.clear()
@@ -108,7 +114,7 @@ class PySpy:
         self.out = out
         self.process = subprocess.Popen(
             [
-                str(Path(os.sys.executable).parent / "py-spy"),
+                str(Path(sys.executable).parent / "py-spy"),
                 "record",
                 "--pid",
                 str(pid),
@@ -144,6 +150,7 @@ def throughput_run(
     run: int,
     profile: bool = False,
     env: dict[str, str] | None = None,
+    floors: bool = False,
 ) -> dict[str, Any]:
     stack = Stack(bootstrap, workdir / f"tp{run}", extra_env=env or {})
     out: dict[str, Any] = {"items": items, "events": items * per_item}
@@ -173,6 +180,11 @@ def throughput_run(
         out["ceiling_per_s"] = asyncio.run(
             consume_ceiling(bootstrap, f"{stack.prefix}-raw", expected)
         )
+        if floors:  # Faust alone on the same records (bench/faust_floor.py)
+            for mode in ("iterate", "table"):
+                out[f"floor_{mode}_per_s"] = floor_run(
+                    bootstrap, workdir / f"tp{run}", stack.prefix, expected, mode
+                )
     finally:
         stack.stop_all()
     return out
@@ -184,8 +196,8 @@ def throughput_run(
 async def _prefill_changelog(bootstrap: str, prefix: str, items: int) -> None:
     """Write what a worker's table changelog holds after `items` open items of 3 events each.
 
-    The same keys and values the timelines agent writes (`Timeline.to_bytes`), partitioned by
-    key as the events topic is, so the recovered table is the one the pipeline would build.
+    The same keys and values the timelines agent writes (`Timeline.to_bytes`), on the partition
+    the worker writes them to, so the recovered table is the one the pipeline would build.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -201,7 +213,8 @@ async def _prefill_changelog(bootstrap: str, prefix: str, items: int) -> None:
             {**item_event("rc", item, step, stream="delivery"), "item": f"generic:rc-{item}",
              "source": "generic"}) for step in range(3)]  # fmt: skip
         value = Timeline.from_events(events, "delivery").to_bytes()
-        records.append((f"i|delivery|generic:rc-{item}".encode(), value))
+        home = partition_for(f"i|generic:rc-{item}".encode(), PARTITIONS)  # partitioning.py
+        records.append((f"i|delivery|generic:rc-{item}".encode(), value, home))
     await produce(bootstrap, f"{prefix}-timelines-changelog", records)
 
 
@@ -216,9 +229,18 @@ def _items_shown(stack: Stack) -> float:
     return total
 
 
-def recovery(bootstrap: str, workdir: Path, items: int, kills: int) -> dict[str, Any]:
-    stack = Stack(bootstrap, workdir / "recovery")
-    out: dict[str, Any] = {"items": items, "ready_s": [], "metrics_s": [], "rss": []}
+def recovery(
+    bootstrap: str, workdir: Path, items: int, kills: int, store: str = "memory"
+) -> dict[str, Any]:
+    """`store`: the worker's table store (FLOWGAUGE_STORE), memory or rocksdb."""
+    stack = Stack(bootstrap, workdir / f"recovery-{store}", extra_env={"FLOWGAUGE_STORE": store})
+    out: dict[str, Any] = {
+        "items": items,
+        "store": store,
+        "ready_s": [],
+        "metrics_s": [],
+        "rss": [],
+    }
     try:
         t0 = time.perf_counter()
         asyncio.run(_prefill_changelog(bootstrap, stack.prefix, items))

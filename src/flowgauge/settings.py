@@ -6,6 +6,7 @@ Secrets are `SecretStr`, so they print as `**********` in logs, errors and reprs
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
     group_instance_id: str | None = None  # static membership (KIP-345), e.g. a pod name
     log_level: str = "INFO"  # `up` runs its children at WARNING so the URLs stay readable
     repair_interval: float = Field(default=5.0, gt=0)  # seconds between offset-gap checks
+    # The worker's table store: "memory" rebuilds from the changelog at every start; "rocksdb"
+    # keeps it under DATA_DIR/worker/<id> and reads only the changelog's new tail (bench/).
+    store: Literal["memory", "rocksdb"] = "memory"
     # The ingester's spool (docs/reliability.md, "Broker outage").
     spool_max_bytes: int = Field(default=256 << 20, ge=64 << 10)  # bound of DATA_DIR/spool
     publish_timeout: float = Field(default=3.0, gt=0)  # a slower broker send is spooled instead

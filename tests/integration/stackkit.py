@@ -59,6 +59,7 @@ class Stack:
     ingest_port: int = field(default_factory=free_port)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     metrics_ports: dict[str, int] = field(default_factory=dict)
+    store: str = "memory"  # the workers' table store (FLOWGAUGE_STORE)
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWGAUGE_")}
@@ -69,6 +70,7 @@ class Stack:
                 "FLOWGAUGE_TOPIC_PREFIX": self.prefix,
                 "FLOWGAUGE_INGEST_BIND": f"127.0.0.1:{self.ingest_port}",
                 "FLOWGAUGE_DATA_DIR": str(self.workdir),
+                "FLOWGAUGE_STORE": self.store,
                 "FLOWGAUGE_GENERIC_SECRET": self.secret,
                 "PYTHONWARNINGS": "ignore",
             }

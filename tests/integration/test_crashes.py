@@ -60,12 +60,18 @@ def _restart_while_streaming(stack: Stack, delivered: list[Any], sig: int, kills
     assert done.is_set() and not feeder.is_alive(), "the feed did not finish"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["kill-9", "sigterm"])
+@pytest.mark.parametrize(
+    ("sig", "store"),
+    [(signal.SIGKILL, "memory"), (signal.SIGTERM, "memory"), (signal.SIGKILL, "rocksdb")],
+    ids=["kill-9", "sigterm", "kill-9-rocksdb"],
+)
 def test_worker_restarts_while_streaming_equal_the_report(
-    stack: Stack, tmp_path: Path, sig: int
+    stack: Stack, tmp_path: Path, sig: int, store: str
 ) -> None:
+    """With rocksdb the table survives in DATA_DIR and only the changelog's tail is replayed."""
     config, recorded, delivered = _scenario(tmp_path, seed=int(sig), items=250)
     stack.config = config
+    stack.store = store
     stack.start_ingester()
     stack.start_worker()
     _restart_while_streaming(stack, delivered, sig, kills=4)

@@ -59,7 +59,7 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
     """Client settings fit for quick restarts (see docs/operations.md and the Tansu notes)."""
     return {
         "broker": f"kafka://{settings.bootstrap}",
-        "store": "memory://",
+        "store": f"{settings.store}://",
         "topic_partitions": settings.partitions,
         "table_standby_replicas": 0,  # the store holds active partitions only: it is the state
         "broker_session_timeout": settings.session_timeout,
