@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 import faust
@@ -82,4 +83,8 @@ def run(settings: Settings) -> None:
     worker = faust.Worker(
         app, server, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
     )
+    # Changelog recovery fills the table with up to millions of values; the cyclic collector
+    # would walk that growing heap again and again. The first rebuild re-enables it (and
+    # freezes what was recovered): `app.without_cyclic_gc`.
+    gc.disable()
     worker.execute_from_commandline()
