@@ -48,6 +48,7 @@ def worker() -> None:
     out = Path(os.environ["BENCH_FLOOR_OUT"])
     tansu_workarounds.apply()
     conf = faust_settings(settings)
+    Path(conf["datadir"]).mkdir(parents=True, exist_ok=True)
     app = faust.App(f"{settings.topic_prefix}-floor-{mode}", **conf)
     raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
     topic = app.topic(f"{settings.topic_prefix}-raw", partitions=settings.partitions, **raw)
