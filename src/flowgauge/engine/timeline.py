@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from pydantic import TypeAdapter
 
 from flowgauge.model.events import FlowEvent
 
@@ -23,6 +24,7 @@ from flowgauge.model.events import FlowEvent
 #: the first event, and per event only where they differ.
 _HOISTED: tuple[str, ...] = ("item", "stream", "source", "project", "kind")
 _FORMAT = 1
+_EVENTS: TypeAdapter[tuple[FlowEvent, ...]] = TypeAdapter(tuple[FlowEvent, ...])
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,5 +92,6 @@ class Timeline:
         if data.get("v") != _FORMAT:
             raise ValueError(f"unknown timeline format: {data.get('v')!r}")
         hoisted: dict[str, Any] = data["h"]
-        events = tuple(FlowEvent.model_validate({**hoisted, **event}) for event in data["e"])
+        # one validator call for the whole list: 7.8 instead of 10.7 us for 3 events (bench/)
+        events = _EVENTS.validate_python([{**hoisted, **event} for event in data["e"]])
         return cls(events, data["s"])

@@ -11,14 +11,15 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
 from aiokafka.errors import KafkaError
+from faust.stores.base import SerializedStore
 from prometheus_client import CollectorRegistry
 
 from flowgauge.engine.processor import Processor
@@ -74,6 +75,19 @@ def without_cyclic_gc() -> Iterator[None]:
         gc.freeze()
 
 
+def stored_items(table: Any) -> Iterable[tuple[bytes, bytes]]:
+    """The (key, value) bytes the table holds for the active partitions.
+
+    Keys and values use the raw codec, so a serialized store's (RocksDB's) own iterator gives
+    the same pairs without Faust passing each through its serializer registry; the memory store
+    holds them as they are.
+    """
+    store = table.data
+    if isinstance(store, SerializedStore):
+        return cast(Iterable[tuple[bytes, bytes]], store._iteritems())
+    return cast(Iterable[tuple[bytes, bytes]], table.items())
+
+
 def faust_settings(settings: Settings) -> dict[str, Any]:
     """Client settings fit for quick restarts (see docs/operations.md and the Tansu notes)."""
     return {
@@ -127,7 +141,7 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
         processor = Processor(state.config)
         records = []
         with without_cyclic_gc():
-            for key, value in table.items():
+            for key, value in stored_items(table):
                 if GapKeeper.is_record_key(key):
                     records.append((key, value))
                 else:
