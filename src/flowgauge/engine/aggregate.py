@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from sortedcontainers import SortedKeyList, SortedList
 
+from flowgauge.engine.bulk import change, pending, settle
 from flowgauge.engine.item import ItemFacts
 from flowgauge.engine.quantile import MICROS, age_quantiles_seconds, quantiles_seconds
 from flowgauge.engine.signals import SignalState
@@ -71,13 +72,12 @@ class _Window:
         self.active += sign * facts.active
         self.wait += sign * facts.wait
         self.blocked += sign * facts.blocked_time
-        change = SortedList.add if sign > 0 else SortedList.remove
-        change(self.lead, completed - facts.created_at)
+        change(self.lead, completed - facts.created_at, sign)
         start = facts.cycle_start
         if start is not None:
-            change(self.cycle, completed - start)
+            change(self.cycle, completed - start, sign)
         for stage, active, wait, blocked in facts.stages:
-            change(self.stage_time[stage], active + wait + blocked)
+            change(self.stage_time[stage], active + wait + blocked, sign)
             totals = self.stage_kind[stage]
             totals[0] += sign * active
             totals[1] += sign * wait
@@ -121,17 +121,27 @@ class StreamAggregate:
             here = self._now_stages[facts.stage]
             here.wip += sign
             here.blocked += sign * facts.blocked
-            change = SortedList.add if sign > 0 else SortedList.remove
-            change(here.age_starts, facts.started_at or facts.created_at)
+            change(here.age_starts, facts.started_at or facts.created_at, sign)
             if facts.started_at is not None:
-                change(here.started, facts.started_at)
+                change(here.started, facts.started_at, sign)
             return
-        if sign > 0:
-            self._completed.add((completed, item))
-        else:
-            self._completed.remove((completed, item))
+        change(self._completed, (completed, item), sign)
         if self._window_now is not None and self._in_window(completed, self._window_now):
             self._window.add(facts, sign)
+
+    def begin_load(self) -> None:
+        """Until `end_load`, sorted structures collect values unsorted (engine/bulk.py)."""
+        for here in self._now_stages:
+            here.age_starts, here.started = pending(here.age_starts), pending(here.started)
+        self._completed = pending(self._completed)
+        self._window_now = None  # rebuilt from `_completed` at the next `metrics`
+        self._signals.begin_load()
+
+    def end_load(self) -> None:
+        for here in self._now_stages:
+            here.age_starts, here.started = settle(here.age_starts), settle(here.started)
+        self._completed = settle(self._completed, key=_completed_at)
+        self._signals.end_load()
 
     def _in_window(self, completed_at: int, now: int) -> bool:
         return now - self._window_us < completed_at <= now

@@ -46,6 +46,14 @@ class FlowState:
         self._aggregate(stream).put(item, None)
         self._set_unmapped(stream, item, 0)
 
+    def begin_load(self) -> None:
+        for aggregate in self._streams.values():
+            aggregate.begin_load()
+
+    def end_load(self) -> None:
+        for aggregate in self._streams.values():
+            aggregate.end_load()
+
     def metrics(self, now_micros: int) -> list[StreamMetrics]:
         """Every stream's gauges at `now`, in config order."""
         return [aggregate.metrics(now_micros) for aggregate in self._streams.values()]

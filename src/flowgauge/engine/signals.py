@@ -26,6 +26,7 @@ from itertools import pairwise
 
 from sortedcontainers import SortedList
 
+from flowgauge.engine.bulk import change, pending, settle
 from flowgauge.engine.item import ItemFacts
 from flowgauge.engine.quantile import MICROS
 from flowgauge.engine.snapshot import SIGNALS, StageSignals
@@ -71,11 +72,10 @@ class StageHistory:
 
     def visit(self, entry: int, exit_: int | None, sign: int) -> None:
         """Add (sign 1) or remove (sign -1) one visit [entry, exit_) (None: not ended)."""
-        change = SortedList.add if sign > 0 else SortedList.remove
-        change(self.entries, entry)
+        change(self.entries, entry, sign)
         if exit_ is None:
             return
-        change(self.exits, exit_)
+        change(self.exits, exit_, sign)
         tally = self.exits_by_day.setdefault(exit_ // DAY_US, [0, 0])
         tally[0] += sign
         tally[1] += sign * (exit_ - entry)
@@ -84,7 +84,7 @@ class StageHistory:
 
     def occupant(self, entered: int, sign: int) -> None:
         """An in-progress item whose current stage this is, since `entered`."""
-        (SortedList.add if sign > 0 else SortedList.remove)(self.current, entered)
+        change(self.current, entered, sign)
         self.current_sum += sign * entered
 
     def between(self, instants: SortedList, after: int, until: int) -> int:
@@ -119,6 +119,17 @@ class SignalState:
             self._stages[stage].visit(entry, exit_, sign)
         if facts.completed_at is None and not self._done[facts.stage]:
             self._stages[facts.stage].occupant(facts.stage_entered_at, sign)
+
+    def begin_load(self) -> None:
+        """Until `end_load`, the histories collect instants unsorted (engine/bulk.py)."""
+        for history in self._stages:
+            history.entries, history.exits = pending(history.entries), pending(history.exits)
+            history.current = pending(history.current)
+
+    def end_load(self) -> None:
+        for history in self._stages:
+            history.entries, history.exits = settle(history.entries), settle(history.exits)
+            history.current = settle(history.current)
 
     def evaluate(self, now: int) -> tuple[StageSignals, ...]:
         """Every non-done stage's signals and score at `now`; the bottleneck marked."""

@@ -140,7 +140,7 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
         """After recovery: the processor is exactly the table's (active partitions') timelines."""
         processor = Processor(state.config)
         records = []
-        with without_cyclic_gc():
+        with without_cyclic_gc(), processor.loading():
             for key, value in stored_items(table):
                 if GapKeeper.is_record_key(key):
                     records.append((key, value))

@@ -325,3 +325,36 @@ def rebuild(stream: StreamConfig, current: dict[str, Any]) -> StreamAggregate:
     for item, facts in current.items():
         aggregate.put(item, facts)
     return aggregate
+
+
+@settings(max_examples=200, deadline=None)
+@given(operations(), hs.sampled_from(CONFIGS))
+def test_bulk_load_equals_one_put_at_a_time(ops: list[tuple[str, Any]], cfg: FlowConfig) -> None:
+    """A rebuild's `begin_load`/`end_load` (engine/bulk.py) gives the very metrics and signals of
+    one put at a time, also when the aggregate held items (and a window) before loading and
+    items are replaced or removed while it loads."""
+    stream = cfg.streams[0]
+    one_by_one, bulk = StreamAggregate(stream), StreamAggregate(stream)
+    half = len(ops) // 2
+    now = 0
+    for index, (op, arg) in enumerate(ops):
+        if index == half:
+            bulk.begin_load()
+        if op == "put":
+            item, events = arg
+            facts = derive(Timeline.from_events(events), stream)
+            one_by_one.put(item, facts)
+            bulk.put(item, facts)
+        elif op == "remove":
+            one_by_one.put(arg, None)
+            bulk.put(arg, None)
+        else:
+            now = arg
+            one_by_one.metrics(us(now))
+            if index < half:  # no reads while loading
+                bulk.metrics(us(now))
+    if half >= len(ops):
+        bulk.begin_load()
+    bulk.end_load()
+    assert bulk.metrics(us(now)) == one_by_one.metrics(us(now))
+    assert bulk.signals(us(now)) == one_by_one.signals(us(now))
