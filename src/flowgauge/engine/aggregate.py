@@ -19,7 +19,7 @@ from datetime import timedelta
 from sortedcontainers import SortedKeyList, SortedList
 
 from flowgauge.engine.bulk import change, pending, settle
-from flowgauge.engine.item import ItemFacts
+from flowgauge.engine.item import ItemFacts, StreamPlan
 from flowgauge.engine.quantile import MICROS, age_quantiles_seconds, quantiles_seconds
 from flowgauge.engine.signals import SignalState
 from flowgauge.engine.snapshot import (
@@ -89,7 +89,7 @@ class StreamAggregate:
 
     def __init__(self, stream: StreamConfig) -> None:
         self.stream = stream
-        self.states = stream.stage_of_state()
+        self.plan = StreamPlan.of(stream)
         self._window_us = timedelta_micros(stream.window)
         self._sle_us = None if stream.sle is None else timedelta_micros(stream.sle)
         self._done = [stage.kind == "done" for stage in stream.stages]

@@ -37,7 +37,7 @@ class FlowState:
     def apply(self, stream: str, item: str, timeline: Timeline) -> None:
         """Replace `item`'s contribution with the one its whole timeline gives."""
         aggregate = self._aggregate(stream)
-        facts = derive(timeline, aggregate.stream, aggregate.states)
+        facts = derive(timeline, aggregate.stream, aggregate.plan)
         aggregate.put(item, facts)
         self._set_unmapped(stream, item, 0 if facts is None else facts.unmapped)
 

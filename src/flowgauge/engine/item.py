@@ -60,20 +60,41 @@ class ItemFacts:
         return self.started_at if self.started_at <= self.completed_at else None
 
 
+@dataclass(frozen=True, slots=True)
+class StreamPlan:
+    """What `derive` reads of a stream's config, worked out once per stream instead of per item
+    (a rebuild derives a million items)."""
+
+    states: dict[str, int]  # state name -> stage index
+    kinds: tuple[str, ...]  # stage index -> kind
+    blocked_labels: frozenset[str]
+    commitment: int
+    defect_types: tuple[str, ...]
+
+    @classmethod
+    def of(cls, stream: StreamConfig) -> StreamPlan:
+        return cls(
+            states=stream.stage_of_state(),
+            kinds=tuple(stage.kind for stage in stream.stages),
+            blocked_labels=frozenset(stream.blocked_labels),
+            commitment=stream.commitment_index,
+            defect_types=tuple(stream.defect_types),
+        )
+
+
 def derive(
-    timeline: Timeline, stream: StreamConfig, states: dict[str, int] | None = None
+    timeline: Timeline, stream: StreamConfig, plan: StreamPlan | None = None
 ) -> ItemFacts | None:
     """The facts of one item of `stream`, or None when deleted (or without events).
 
-    `states` is `stream.stage_of_state()`, passed in by callers that derive many items.
+    `plan` is `StreamPlan.of(stream)`, passed in by callers that derive many items.
     """
     events = timeline.events
     if not events or any(event.type == "deleted" for event in events):
         return None
-    if states is None:
-        states = stream.stage_of_state()
-    kinds = [stage.kind for stage in stream.stages]
-    blocked_labels = frozenset(stream.blocked_labels)
+    if plan is None:
+        plan = StreamPlan.of(stream)
+    states, kinds, blocked_labels = plan.states, plan.kinds, plan.blocked_labels
 
     created_at = to_micros(events[0].at)  # the earliest event is never later than `created`
     # visits: (entry time, stage), consecutive stages distinct. The implicit placement in the
@@ -123,10 +144,10 @@ def derive(
             blocked = now_blocked
             marks.append((at, stage, blocked))
 
-    commitment = stream.commitment_index
+    commitment = plan.commitment
     started_at = next((t for t, s in visits if s >= commitment), None)
     rework = any(later[1] < earlier[1] for earlier, later in pairwise(visits))
-    defect_types = stream.defect_types
+    defect_types = plan.defect_types
     defect = (
         item_type in defect_types
         if item_type is not None
