@@ -69,7 +69,7 @@ SCALES = {
     "full": Sizes("full", 3, 100_000, 10, (100_000, 1_000_000), 1_000_000, 50, 1_000_000, 3,
                   60_000, 32, 60.0, (1000, 250)),
     # `make bench`: fits in 15 minutes on 2 cores; memory and scrape cost still at full size
-    "default": Sizes("default", 3, 4_000, 10, (100_000, 1_000_000), 1_000_000, 50, 100_000, 2,
+    "default": Sizes("default", 3, 10_000, 10, (100_000, 1_000_000), 1_000_000, 50, 100_000, 2,
                      15_000, 32, 30.0, (1000, 250)),
     # a smoke run of the harness itself (about two minutes)
     "quick": Sizes("quick", 1, 1_000, 5, (10_000, 100_000), 100_000, 50, 10_000, 1,

@@ -122,7 +122,7 @@ def main(argv: list[str]) -> int:
             log(f"pipeline run {run + 1}/{s.runs}: {s.pipeline_events:,} events")
             raw["throughput"].append(
                 pipeline.throughput_run(
-                    bootstrap, workdir, s.pipeline_items, s.events_per_item, run
+                    bootstrap, workdir, s.pipeline_items, s.events_per_item, run, floors=run == 0
                 )
             )
         log("pipeline run under py-spy (not in the medians)")
@@ -221,6 +221,22 @@ def report(raw: dict[str, Any], when: str) -> str:
             f"({s['events_per_item']} per item), median of {runs}; worker busy "
             f"{cpu_share:.0%} of a core, broker {raw['broker_cpu_share']:.0%}",
         ),
+        *[
+            (
+                f"  Faust alone on the same records: {label}",
+                f"{fmt_int(tp[0][f'floor_{mode}_per_s'])} events/s",
+                f"{tp[0][f'floor_{mode}_per_s'] / tp[0]['ceiling_per_s']:.2%}",
+                "-",
+                "-",
+                "bench/faust_floor.py with the worker's Faust settings; first run only: the "
+                "pipeline's floor while its state is one value written per event",
+            )
+            for mode, label in (
+                ("iterate", "an agent that only iterates"),
+                ("table", "plus one ~500-byte table write per event"),
+            )
+            if f"floor_{mode}_per_s" in tp[0]
+        ],
         (
             "  the same two agents' logic in process (no Faust, no broker)",
             f"{fmt_int(eng['both_per_s'])} events/s",
