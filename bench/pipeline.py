@@ -42,8 +42,11 @@ from bench.common import (
     wait_until,
 )
 from bench.faust_floor import floor_run
+from flowgauge.engine.item import StreamPlan, derive
+from flowgauge.engine.stored import cached, fingerprint
 from flowgauge.engine.timeline import Timeline
-from flowgauge.model import FlowEvent
+from flowgauge.model import FlowEvent, to_micros
+from flowgauge.model.loader import load_config
 from flowgauge.stream.partitioning import partition_for
 
 PARTITIONS = 4  # the worker's default (Settings.partitions)
@@ -196,7 +199,8 @@ def throughput_run(
 async def _prefill_changelog(bootstrap: str, prefix: str, items: int) -> None:
     """Write what a worker's table changelog holds after `items` open items of 3 events each.
 
-    The same keys and values the timelines agent writes (`Timeline.to_bytes`), on the partition
+    The same keys and values the timelines agent writes (`Timeline.to_bytes` with the facts
+    `Processor.apply` derived, engine/stored.py), on the partition
     the worker writes them to, so the recovered table is the one the pipeline would build.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
@@ -207,12 +211,17 @@ async def _prefill_changelog(bootstrap: str, prefix: str, items: int) -> None:
         )
     finally:
         await admin.close()
+    stream = load_config(None).stream("delivery")
+    plan = StreamPlan.of(stream)
+    print_ = fingerprint(stream.name, plan)
     records = []
     for item in range(items):
         events = [FlowEvent.model_validate(
             {**item_event("rc", item, step, stream="delivery"), "item": f"generic:rc-{item}",
              "source": "generic"}) for step in range(3)]  # fmt: skip
-        value = Timeline.from_events(events, "delivery").to_bytes()
+        timeline = Timeline.from_events(events, "delivery")
+        facts = derive(timeline, stream, plan)  # what Processor.apply returns to the agent
+        value = timeline.to_bytes(cached(print_, to_micros(events[-1].at), facts))
         home = partition_for(f"i|generic:rc-{item}".encode(), PARTITIONS)  # partitioning.py
         records.append((f"i|delivery|generic:rc-{item}".encode(), value, home))
     await produce(bootstrap, f"{prefix}-timelines-changelog", records)

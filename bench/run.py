@@ -311,7 +311,9 @@ def report(raw: dict[str, Any], when: str) -> str:
             "-",
             "-",
             "-",
-            f"in process, {raw['rebuild']['items']:,} timelines: decode "
+            f"in process, {raw['rebuild']['items']:,} stored values, `Processor.restore` with "
+            "the facts cached beside each timeline; re-deriving them all instead (a changed "
+            f"config) {raw['rebuild'].get('rederive_s', float('nan')):.1f} s: decode "
             f"{raw['rebuild']['decode_s']:.1f} s (`Timeline.from_bytes`), apply "
             f"{raw['rebuild']['apply_s']:.1f} s (`Processor.apply`); the rest of a restart is "
             "the group join and Faust reading the changelog (all of it with the memory store)",

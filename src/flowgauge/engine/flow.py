@@ -11,8 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from flowgauge.engine.aggregate import StreamAggregate
-from flowgauge.engine.item import derive
+from flowgauge.engine.item import ItemFacts, derive
 from flowgauge.engine.snapshot import StreamMetrics, StreamSignals
+from flowgauge.engine.stored import fingerprint
 from flowgauge.engine.timeline import Timeline
 from flowgauge.model.config import FlowConfig
 from flowgauge.model.events import ITEM_TYPES, FlowEvent
@@ -26,6 +27,7 @@ class FlowState:
         self._streams = {stream.name: StreamAggregate(stream) for stream in config.streams}
         self._unmapped_by_item: dict[str, dict[str, int]] = {s.name: {} for s in config.streams}
         self._unmapped = dict.fromkeys(self._streams, 0)
+        self._prints: dict[str, str] = {}
         #: item events `from_events` could route to no stream (distinct event ids)
         self.unrouted = 0
 
@@ -34,12 +36,24 @@ class FlowState:
         """Per stream: state events (of live, not deleted items) whose state maps to no stage."""
         return self._unmapped
 
-    def apply(self, stream: str, item: str, timeline: Timeline) -> None:
-        """Replace `item`'s contribution with the one its whole timeline gives."""
+    def apply(self, stream: str, item: str, timeline: Timeline) -> ItemFacts | None:
+        """Replace `item`'s contribution with the one its whole timeline gives; its facts."""
         aggregate = self._aggregate(stream)
         facts = derive(timeline, aggregate.stream, aggregate.plan)
-        aggregate.put(item, facts)
+        self.apply_facts(stream, item, facts)
+        return facts
+
+    def apply_facts(self, stream: str, item: str, facts: ItemFacts | None) -> None:
+        """`apply` with the facts already derived (a rebuild from cached facts, engine/stored)."""
+        self._aggregate(stream).put(item, facts)
         self._set_unmapped(stream, item, 0 if facts is None else facts.unmapped)
+
+    def fingerprint(self, stream: str) -> str:
+        """The `engine.stored` fingerprint of what `derive` reads of `stream`'s config."""
+        found = self._prints.get(stream)
+        if found is None:
+            found = self._prints[stream] = fingerprint(stream, self._aggregate(stream).plan)
+        return found
 
     def forget(self, stream: str, item: str) -> None:
         """Drop `item` from every metric (its partition moved to another worker)."""

@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
+import orjson
+
 from flowgauge.engine.dora import DoraState, dora_key
 from flowgauge.engine.flow import FlowState
 from flowgauge.engine.snapshot import Snapshot
+from flowgauge.engine.stored import Cached, cached, facts_from_json
 from flowgauge.engine.timeline import Timeline
 from flowgauge.model import DORA_TYPES, FlowConfig, FlowEvent, to_micros
 
@@ -59,19 +62,43 @@ class Processor:
         self.dora = DoraState(config.dora)
         self.latest_event_micros: int | None = None
 
-    def apply(self, key: str, timeline: Timeline) -> None:
-        """Replace the contribution of `key` with that of its (whole, deduplicated) timeline."""
+    def apply(self, key: str, timeline: Timeline) -> Cached | None:
+        """Replace the contribution of `key` with that of its (whole, deduplicated) timeline.
+
+        Returns what to store beside an item's timeline (`Timeline.to_bytes(cached=...)`) so a
+        rebuild can skip re-deriving it (engine/stored.py); None for DORA keys.
+        """
+        last = to_micros(timeline.events[-1].at) if timeline.events else None
+        entry: Cached | None = None
         if key.startswith(ITEM_PREFIX):
             stream, _, item = key[len(ITEM_PREFIX) :].partition("|")
-            self.flow.apply(stream, item, timeline)
+            facts = self.flow.apply(stream, item, timeline)
+            entry = cached(self.flow.fingerprint(stream), last, facts)
         elif key.startswith(DORA_PREFIX):
             self.dora.apply(key[len(DORA_PREFIX) :], list(timeline.events))
         else:
             raise ValueError(f"not a state key: {key!r}")
-        if timeline.events:
-            last = to_micros(timeline.events[-1].at)
-            if self.latest_event_micros is None or last > self.latest_event_micros:
-                self.latest_event_micros = last
+        self._saw(last)
+        return entry
+
+    def restore(self, key: str, value: bytes) -> None:
+        """`apply` of a stored value: its cached facts when the config still derives them the
+        same way (same fingerprint), else the decoded timeline. For rebuilds."""
+        data = orjson.loads(value)
+        entry = data.get("x")
+        if entry is not None and key.startswith(ITEM_PREFIX):
+            stream, _, item = key[len(ITEM_PREFIX) :].partition("|")
+            if entry[0] == self.flow.fingerprint(stream):
+                facts = None if entry[2] is None else facts_from_json(entry[2])
+                self.flow.apply_facts(stream, item, facts)
+                self._saw(entry[1])
+                return
+        self.apply(key, Timeline.from_data(data))
+
+    def _saw(self, last: int | None) -> None:
+        latest = self.latest_event_micros
+        if last is not None and (latest is None or last > latest):
+            self.latest_event_micros = last
 
     @contextmanager
     def loading(self) -> Iterator[None]:

@@ -140,17 +140,20 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
         """After recovery: the processor is exactly the table's (active partitions') timelines."""
         processor = Processor(state.config)
         records = []
+        timelines = 0
         with without_cyclic_gc(), processor.loading():
             for key, value in stored_items(table):
                 if GapKeeper.is_record_key(key):
                     records.append((key, value))
                 else:
-                    processor.apply(_text(key), Timeline.from_bytes(value))
+                    processor.restore(_text(key), value)
+                    timelines += 1
         gaps.load(records)
         state.processor = processor
         state.ready = True
         state.metrics.ready.set(1)
-        log.info("state rebuilt from the table: %d keys", len(table))
+        # counted in the loop: len(table) walks every key of a RocksDB store once more (~1 s/1M)
+        log.info("state rebuilt from the table: %d timelines", timelines)
 
     table = app.Table(
         "timelines",
@@ -252,8 +255,8 @@ class Handlers:
         if updated is None:
             state.metrics.events.labels("duplicate").inc()
             return
-        table[raw_key] = updated.to_bytes()
-        state.processor.apply(_text(raw_key), updated)
+        cached = state.processor.apply(_text(raw_key), updated)
+        table[raw_key] = updated.to_bytes(cached)  # the derived facts too: a faster rebuild
         state.metrics.events.labels("applied").inc()
 
     async def _dead(self, value: bytes, reason: str, source: str, key: str | None = None) -> None:

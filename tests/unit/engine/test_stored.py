@@ -1,0 +1,110 @@
+"""Facts cached in the stored values (engine/stored.py) never change a number.
+
+A rebuild from the stored values must give the processor that re-deriving every timeline gives,
+under the config the values were written with and under any other config.
+"""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+from engine_helpers import config, ev, st, us
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+from test_properties import CONFIGS, event_sets
+
+from flowgauge.engine import stored
+from flowgauge.engine.item import StreamPlan
+from flowgauge.engine.processor import Processor, route, state_key
+from flowgauge.engine.timeline import Timeline
+from flowgauge.model import FlowConfig, FlowEvent
+
+
+def stored_values(cfg: FlowConfig, events: list[FlowEvent]) -> dict[str, bytes]:
+    """What a worker running `cfg` leaves in its table after `events`, one write per event."""
+    table: dict[str, bytes] = {}
+    live = Processor(cfg)
+    for event in events:
+        routed = route(cfg, event)
+        if routed is None:
+            continue
+        key = state_key(routed)
+        current = table.get(key)
+        updated = (Timeline.from_bytes(current) if current else Timeline.from_events(())).add(
+            routed
+        )
+        if updated is not None:
+            table[key] = updated.to_bytes(live.apply(key, updated))
+    return table
+
+
+def restored(cfg: FlowConfig, table: dict[str, bytes]) -> Processor:
+    processor = Processor(cfg)
+    with processor.loading():
+        for key, value in table.items():
+            processor.restore(key, value)
+    return processor
+
+
+@settings(max_examples=200, deadline=None)
+@given(event_sets(), hs.sampled_from(CONFIGS), hs.sampled_from(CONFIGS), hs.integers(-5, 130))
+def test_a_rebuild_from_stored_values_equals_rederiving(
+    events: list[FlowEvent], written_with: FlowConfig, read_with: FlowConfig, now: int
+) -> None:
+    """Same config: the cached facts are used; another config: they are ignored."""
+    table = stored_values(written_with, events)
+    expected = Processor.from_events(read_with, events)
+    assert restored(read_with, table).snapshot(us(now)) == expected.snapshot(us(now))
+
+
+def test_the_cached_facts_are_what_a_matching_rebuild_reads() -> None:
+    """White box: with a matching fingerprint the rebuild takes the facts as stored (so the
+    property above tests the fast path), and a value without facts is still read."""
+    cfg = config()
+    events = [ev("c", "created", 0, state="Backlog"), st("d", 10, "In Progress")]
+    table = stored_values(cfg, events)
+    [(key, value)] = table.items()
+    data = orjson.loads(value)
+    assert data["x"][0] == Processor(cfg).flow.fingerprint("s")
+    data["x"][2][3] = 0  # claim the item is still in stage 0 (backlog)
+    wip = restored(cfg, {key: orjson.dumps(data)}).snapshot(us(20)).streams[0].wip
+    assert (wip["backlog"], wip["dev"]) == (1, 0)
+    del data["x"]
+    wip = restored(cfg, {key: orjson.dumps(data)}).snapshot(us(20)).streams[0].wip
+    assert (wip["backlog"], wip["dev"]) == (0, 1)
+
+
+def test_a_deleted_item_is_cached_as_gone() -> None:
+    cfg = config()
+    events = [ev("c", "created", 0, state="Backlog"), ev("x", "deleted", 5)]
+    table = stored_values(cfg, events)
+    [value] = table.values()
+    assert orjson.loads(value)["x"][2] is None
+    assert restored(cfg, table).snapshot(us(20)) == Processor.from_events(cfg, events).snapshot(
+        us(20)
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"commitment": "review"},
+        {"defect_types": ["bug"]},
+        {"blocked_labels": ["b1"]},
+        {"name": "other"},
+    ],
+)
+def test_the_fingerprint_covers_what_derive_reads(change: dict[str, object]) -> None:
+    def print_of(cfg: FlowConfig) -> str:
+        stream = cfg.streams[0]
+        return stored.fingerprint(stream.name, StreamPlan.of(stream))
+
+    assert print_of(config()) == print_of(config())
+    assert print_of(config(**change)) != print_of(config())
+
+
+def test_a_new_facts_version_invalidates_every_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = config().streams[0]
+    before = stored.fingerprint(stream.name, StreamPlan.of(stream))
+    monkeypatch.setattr(stored, "FACTS_VERSION", stored.FACTS_VERSION + 1)
+    assert stored.fingerprint(stream.name, StreamPlan.of(stream)) != before
