@@ -228,7 +228,8 @@ def report(raw: dict[str, Any], when: str) -> str:
                 f"{tp[0][f'floor_{mode}_per_s'] / tp[0]['ceiling_per_s']:.2%}",
                 "-",
                 "-",
-                "bench/faust_floor.py with the worker's Faust settings; first run only: the "
+                "bench/faust_floor.py with the worker's Faust settings; first run only (ratio "
+                f"to that run's ceiling, {fmt_int(tp[0]['ceiling_per_s'])} events/s): the "
                 "pipeline's floor while its state is one value written per event",
             )
             for mode, label in (
