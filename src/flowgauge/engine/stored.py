@@ -15,17 +15,20 @@ The timeline stays the source of truth: the cached facts are a pure function of 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import fields
 from typing import Any
 
 import orjson
 
-from flowgauge.engine.item import ItemFacts, StageTimes, StreamPlan
+from flowgauge.engine.item import ItemFacts, StreamPlan
 
 #: Bump whenever `derive` (or ItemFacts) changes meaning: every cached fact is then re-derived.
 FACTS_VERSION = 1
 
 #: What `Timeline.to_bytes(cached=...)` stores under "x": [fingerprint, last event µs, facts].
 Cached = list[Any]
+
+_FIELDS = tuple(field.name for field in fields(ItemFacts))
 
 
 def fingerprint(stream: str, plan: StreamPlan) -> str:
@@ -38,6 +41,7 @@ def fingerprint(stream: str, plan: StreamPlan) -> str:
         sorted(plan.blocked_labels),
         plan.commitment,
         sorted(plan.defect_types),
+        _FIELDS,  # a renamed, added or reordered field invalidates every cache by itself
     ]
     return hashlib.blake2b(orjson.dumps(canonical), digest_size=8).hexdigest()
 
@@ -48,43 +52,13 @@ def cached(print_: str, last_micros: int | None, facts: ItemFacts | None) -> Cac
 
 
 def facts_to_json(facts: ItemFacts) -> list[Any]:
-    """ItemFacts as a positional JSON list (field order is part of FACTS_VERSION)."""
-    return [
-        facts.created_at,
-        facts.started_at,
-        facts.completed_at,
-        facts.stage,
-        facts.blocked,
-        facts.stage_entered_at,
-        facts.rework,
-        facts.defect,
-        facts.stages,
-        facts.active,
-        facts.wait,
-        facts.blocked_time,
-        facts.unmapped,
-        facts.visits,
-    ]
+    """ItemFacts as a positional JSON list, in field order (the fingerprint covers the order)."""
+    return [getattr(facts, name) for name in _FIELDS]
 
 
 def facts_from_json(data: list[Any]) -> ItemFacts:
-    """Inverse of `facts_to_json`."""
-    (created, started, completed, stage, blocked, entered, rework, defect) = data[:8]
-    stages, active, wait, blocked_time, unmapped, visits = data[8:]
-    stage_times: tuple[StageTimes, ...] = tuple((s, a, w, b) for s, a, w, b in stages)
-    return ItemFacts(
-        created_at=created,
-        started_at=started,
-        completed_at=completed,
-        stage=stage,
-        blocked=blocked,
-        stage_entered_at=entered,
-        rework=rework,
-        defect=defect,
-        stages=stage_times,
-        active=active,
-        wait=wait,
-        blocked_time=blocked_time,
-        unmapped=unmapped,
-        visits=tuple((t, s) for t, s in visits),
-    )
+    """Inverse of `facts_to_json`: JSON arrays back into the tuples ItemFacts holds."""
+    values = dict(zip(_FIELDS, data, strict=True))
+    values["stages"] = tuple(tuple(times) for times in values["stages"])
+    values["visits"] = tuple(tuple(visit) for visit in values["visits"])
+    return ItemFacts(**values)
