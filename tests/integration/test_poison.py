@@ -133,3 +133,49 @@ def test_a_changed_state_mapping_applies_to_the_stored_history(
     recorded = record(events, tmp_path / "events.jsonl")
     assert wip(report_text(config, recorded), "review") == 10.0
     assert wip(stack.metrics(), "testing") == 0.0
+
+
+def test_a_stream_dropped_from_the_config_leaves_its_stored_items_out(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Renaming or removing a stream must not stop the worker: its stored items belong to no
+    configured stream, so they count nowhere (and are logged once); the new stream starts empty
+    and takes new events."""
+    config = tmp_path / "flow.yaml"
+    config.write_text(EVENT_CLOCK_CONFIG)
+    stack.config = config
+    stack.start_ingester()
+    stack.start_worker()
+    events = [
+        {
+            "id": f"o{i}",
+            "type": "state",
+            "item": f"O{i}",
+            "state": "QA",
+            "at": "2026-11-01T00:00:00Z",
+        }
+        for i in range(4)
+    ]
+    assert post_generic(stack.ingest_url, stack.secret, events)[0] == 202
+    wait_until(lambda: wip(stack.metrics(), "testing") == 4.0, 60, what="4 items in testing")
+
+    stack.stop("worker")
+    config.write_text(EVENT_CLOCK_CONFIG.replace("name: delivery", "name: flow"))
+    stack.start_worker()  # waits for /readyz: the rebuild met keys of a stream it does not know
+
+    def flow_wip(stage: str) -> float | None:
+        wanted = (("stage", stage), ("stream", "flow"))
+        found = (
+            v
+            for n, ls, v in samples(stack.metrics())
+            if n == "flowgauge_wip_items" and ls == wanted
+        )
+        return next(found, None)
+
+    assert flow_wip("testing") == 0.0
+    later = [
+        {"id": "n1", "type": "state", "item": "N1", "state": "QA", "at": "2026-11-02T00:00:00Z"}
+    ]
+    assert post_generic(stack.ingest_url, stack.secret, later)[0] == 202
+    wait_until(lambda: flow_wip("testing") == 1.0, 60, what="the new stream takes new events")
+    assert "stored items of streams not in the config" in stack.log("worker")

@@ -48,6 +48,10 @@ class FlowState:
         self._aggregate(stream).put(item, facts)
         self._set_unmapped(stream, item, 0 if facts is None else facts.unmapped)
 
+    def knows(self, stream: str) -> bool:
+        """Whether `stream` is one of the config's streams."""
+        return stream in self._streams
+
     def fingerprint(self, stream: str) -> str:
         """The `engine.stored` fingerprint of what `derive` reads of `stream`'s config."""
         found = self._prints.get(stream)

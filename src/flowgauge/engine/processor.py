@@ -81,6 +81,16 @@ class Processor:
         self._saw(last)
         return entry
 
+    def accepts(self, key: str) -> bool:
+        """Whether `key` is state under this config: a DORA key or an item of a configured stream.
+
+        Keys carry their stream's name, so a stream renamed or removed from the config leaves its
+        stored items with no stream: callers skip them (and count them) instead of failing.
+        """
+        if key.startswith(ITEM_PREFIX):
+            return self.flow.knows(key[len(ITEM_PREFIX) :].partition("|")[0])
+        return key.startswith(DORA_PREFIX)
+
     def restore(self, key: str, value: bytes) -> None:
         """`apply` of a stored value: its cached facts when the config still derives them the
         same way (same fingerprint), else the decoded timeline. For rebuilds."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -141,19 +142,31 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
         processor = Processor(state.config)
         records = []
         timelines = 0
+        left_out: Counter[str] = Counter()  # state keys of streams the config no longer has
         with without_cyclic_gc(), processor.loading():
             for key, value in stored_items(table):
                 if GapKeeper.is_record_key(key):
                     records.append((key, value))
-                else:
-                    processor.restore(_text(key), value)
+                    continue
+                text = _text(key)
+                if processor.accepts(text):
+                    processor.restore(text, value)
                     timelines += 1
+                else:
+                    left_out[text.partition("|")[2].partition("|")[0]] += 1  # i|<stream>|…
         gaps.load(records)
         state.processor = processor
         state.ready = True
         state.metrics.ready.set(1)
         # counted in the loop: len(table) walks every key of a RocksDB store once more (~1 s/1M)
         log.info("state rebuilt from the table: %d timelines", timelines)
+        if left_out:
+            log.warning(
+                "%d stored items of streams not in the config left out of every metric: %s "
+                "(a stream renamed or removed; they come back if it returns)",
+                left_out.total(),
+                dict(left_out.most_common(10)),
+            )
 
     table = app.Table(
         "timelines",
@@ -249,6 +262,9 @@ class Handlers:
     def apply(self, raw_key: bytes, event: FlowEvent) -> None:
         """Add the event to its key's timeline; a new event replaces the key's contribution."""
         state, table = self.state, self.table
+        if not state.processor.accepts(_text(raw_key)):  # its stream left the config meanwhile
+            state.metrics.events.labels("unrouted").inc()
+            return
         current = table.get(raw_key)
         timeline = Timeline.from_bytes(current) if current else Timeline.from_events(())
         updated = timeline.add(event)

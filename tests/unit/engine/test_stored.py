@@ -108,3 +108,15 @@ def test_a_new_facts_version_invalidates_every_cache(monkeypatch: pytest.MonkeyP
     before = stored.fingerprint(stream.name, StreamPlan.of(stream))
     monkeypatch.setattr(stored, "FACTS_VERSION", stored.FACTS_VERSION + 1)
     assert stored.fingerprint(stream.name, StreamPlan.of(stream)) != before
+
+
+def test_only_keys_of_the_configs_streams_and_dora_are_accepted() -> None:
+    """A rebuild skips (and counts) stored items of a stream the config no longer has, instead
+    of failing on them: keys carry the stream's name (tests/integration/test_poison.py)."""
+    processor = Processor(config())
+    assert processor.accepts("i|s|item-1")
+    assert processor.accepts("d|service|deploy-1")
+    assert not processor.accepts("i|renamed|item-1")
+    assert not processor.accepts("g|raw|0")
+    with pytest.raises(ValueError, match="no stream named"):
+        processor.restore("i|renamed|item-1", Timeline.from_events(()).to_bytes())
