@@ -52,8 +52,8 @@ async def read_all(bootstrap: str, topic: str, want: int, timeout: float = 30) -
     return out
 
 
-def wip(text: str, stage: str) -> float | None:
-    wanted = (("stage", stage), ("stream", "delivery"))
+def wip(text: str, stage: str, stream: str = "delivery") -> float | None:
+    wanted = (("stage", stage), ("stream", stream))
     return next(
         (v for n, ls, v in samples(text) if n == "flowgauge_wip_items" and ls == wanted), None
     )
@@ -102,14 +102,23 @@ def test_poison_goes_to_the_dead_letter_topic_and_the_partition_keeps_moving(
     assert any("not JSON" in r for r in reasons)
 
 
-def test_a_changed_state_mapping_applies_to_the_stored_history(
-    stack: Stack, tmp_path: Path
-) -> None:
+def items_in_testing(stack: Stack, tmp_path: Path, events: list[dict[str, Any]]) -> Path:
+    """Start the stack on EVENT_CLOCK_CONFIG (returned, to be rewritten) with `events` (all
+    moving items to QA) applied: as many items in the testing stage."""
     config = tmp_path / "flow.yaml"
     config.write_text(EVENT_CLOCK_CONFIG)
     stack.config = config
     stack.start_ingester()
     stack.start_worker()
+    assert post_generic(stack.ingest_url, stack.secret, events)[0] == 202
+    count = float(len(events))
+    wait_until(lambda: wip(stack.metrics(), "testing") == count, 60, what="items in testing")
+    return config
+
+
+def test_a_changed_state_mapping_applies_to_the_stored_history(
+    stack: Stack, tmp_path: Path
+) -> None:
     events = [
         {
             "id": f"e{i}",
@@ -120,8 +129,7 @@ def test_a_changed_state_mapping_applies_to_the_stored_history(
         }
         for i in range(10)
     ]
-    assert post_generic(stack.ingest_url, stack.secret, events)[0] == 202
-    wait_until(lambda: wip(stack.metrics(), "testing") == 10.0, 60, what="10 items in testing")
+    config = items_in_testing(stack, tmp_path, events)
 
     stack.stop("worker")
     remapped = EVENT_CLOCK_CONFIG.replace("states: [In Review]", "states: [In Review, QA]").replace(
@@ -141,11 +149,6 @@ def test_a_stream_dropped_from_the_config_leaves_its_stored_items_out(
     """Renaming or removing a stream must not stop the worker: its stored items belong to no
     configured stream, so they count nowhere (and are logged once); the new stream starts empty
     and takes new events."""
-    config = tmp_path / "flow.yaml"
-    config.write_text(EVENT_CLOCK_CONFIG)
-    stack.config = config
-    stack.start_ingester()
-    stack.start_worker()
     events = [
         {
             "id": f"o{i}",
@@ -156,26 +159,20 @@ def test_a_stream_dropped_from_the_config_leaves_its_stored_items_out(
         }
         for i in range(4)
     ]
-    assert post_generic(stack.ingest_url, stack.secret, events)[0] == 202
-    wait_until(lambda: wip(stack.metrics(), "testing") == 4.0, 60, what="4 items in testing")
+    config = items_in_testing(stack, tmp_path, events)
 
     stack.stop("worker")
     config.write_text(EVENT_CLOCK_CONFIG.replace("name: delivery", "name: flow"))
     stack.start_worker()  # waits for /readyz: the rebuild met keys of a stream it does not know
 
-    def flow_wip(stage: str) -> float | None:
-        wanted = (("stage", stage), ("stream", "flow"))
-        found = (
-            v
-            for n, ls, v in samples(stack.metrics())
-            if n == "flowgauge_wip_items" and ls == wanted
-        )
-        return next(found, None)
-
-    assert flow_wip("testing") == 0.0
+    assert wip(stack.metrics(), "testing", "flow") == 0.0
     later = [
         {"id": "n1", "type": "state", "item": "N1", "state": "QA", "at": "2026-11-02T00:00:00Z"}
     ]
     assert post_generic(stack.ingest_url, stack.secret, later)[0] == 202
-    wait_until(lambda: flow_wip("testing") == 1.0, 60, what="the new stream takes new events")
+    wait_until(
+        lambda: wip(stack.metrics(), "testing", "flow") == 1.0,
+        60,
+        what="the new stream takes new events",
+    )
     assert "stored items of streams not in the config" in stack.log("worker")

@@ -261,8 +261,8 @@ class Handlers:
 
     def apply(self, raw_key: bytes, event: FlowEvent) -> None:
         """Add the event to its key's timeline; a new event replaces the key's contribution."""
-        state, table = self.state, self.table
-        if not state.processor.accepts(_text(raw_key)):  # its stream left the config meanwhile
+        state, table, key = self.state, self.table, _text(raw_key)
+        if not state.processor.accepts(key):  # its stream left the config meanwhile
             state.metrics.events.labels("unrouted").inc()
             return
         current = table.get(raw_key)
@@ -271,7 +271,7 @@ class Handlers:
         if updated is None:
             state.metrics.events.labels("duplicate").inc()
             return
-        cached = state.processor.apply(_text(raw_key), updated)
+        cached = state.processor.apply(key, updated)
         table[raw_key] = updated.to_bytes(cached)  # the derived facts too: a faster rebuild
         state.metrics.events.labels("applied").inc()
 
