@@ -47,8 +47,16 @@ class Settings(BaseSettings):
     partitions: int = Field(default=4, ge=1)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     embedded_broker: bool = False  # set by `up` / the tests: apply the Tansu workarounds
-    session_timeout: float = 2.0
-    heartbeat_interval: float = 0.5
+    # Consumer group session and heartbeat, seconds; unset: 2 / 0.5 on the embedded broker (fast
+    # restarts), 10 / 3 on Apache Kafka, which refuses sessions under its
+    # group.min.session.timeout.ms (6 s by default): the 2 s default failed every join there.
+    session_timeout: float | None = Field(default=None, gt=0)
+    heartbeat_interval: float | None = Field(default=None, gt=0)
+    # Replicas of every topic flowgauge and Faust create (3 on a production cluster, with the
+    # brokers' min.insync.replicas=2: every write is acks=all).
+    replication_factor: int = Field(default=1, ge=1)
+    # Faust's processing guarantee; docs/reliability.md has the measurements behind the default.
+    processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"
     worker_id: str = "worker"
     group_instance_id: str | None = None  # static membership (KIP-345), e.g. a pod name
     log_level: str = "INFO"  # `up` runs its children at WARNING so the URLs stay readable
@@ -59,6 +67,13 @@ class Settings(BaseSettings):
     # The ingester's spool (docs/reliability.md, "Broker outage").
     spool_max_bytes: int = Field(default=256 << 20, ge=64 << 10)  # bound of DATA_DIR/spool
     publish_timeout: float = Field(default=3.0, gt=0)  # a slower broker send is spooled instead
+
+    @property
+    def group_session(self) -> tuple[float, float]:
+        """(session timeout, heartbeat interval) in seconds, defaults chosen by broker kind."""
+        session = self.session_timeout or (2.0 if self.embedded_broker else 10.0)
+        heartbeat = self.heartbeat_interval or (0.5 if self.embedded_broker else session / 3)
+        return session, heartbeat
 
     def secret_for(self, source: str) -> bytes | None:
         secret: SecretStr | None = getattr(self, f"{source}_secret", None)

@@ -91,18 +91,20 @@ def stored_items(table: Any) -> Iterable[tuple[bytes, bytes]]:
 
 def faust_settings(settings: Settings) -> dict[str, Any]:
     """Client settings fit for quick restarts (see docs/operations.md and the Tansu notes)."""
+    session, heartbeat = settings.group_session
     return {
         "broker": f"kafka://{settings.bootstrap}",
         "store": f"{settings.store}://",
         "topic_partitions": settings.partitions,
         "table_standby_replicas": 0,  # the store holds active partitions only: it is the state
-        "broker_session_timeout": settings.session_timeout,
-        "broker_heartbeat_interval": settings.heartbeat_interval,
-        "broker_rebalance_timeout": max(settings.session_timeout, 2.0),
-        "broker_request_timeout": max(20.0, settings.session_timeout * 3),
+        "topic_replication_factor": settings.replication_factor,
+        "broker_session_timeout": session,
+        "broker_heartbeat_interval": heartbeat,
+        "broker_rebalance_timeout": max(session, 2.0),
+        "broker_request_timeout": max(20.0, session * 3),
         "broker_commit_every": 1000,
         "broker_commit_interval": 1.0,
-        "processing_guarantee": "at_least_once",  # exactly_once loses events on Tansu
+        "processing_guarantee": settings.processing_guarantee,
         "consumer_auto_offset_reset": "earliest",
         "web_enabled": False,
         "autodiscover": False,

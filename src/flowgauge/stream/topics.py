@@ -41,8 +41,9 @@ async def ensure_topics(settings: Settings, timeout_ms: int = 10_000) -> None:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        replicas = settings.replication_factor
         wanted = [
-            NewTopic(name, num_partitions=settings.partitions, replication_factor=1)
+            NewTopic(name, num_partitions=settings.partitions, replication_factor=replicas)
             for name in (topics.raw, topics.events, topics.deadletter, topics.alerts)
             if name not in existing
         ]
