@@ -23,8 +23,12 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class Broker:
+    """A broker the tests run on: `embedded` turns on the Tansu workarounds in the product;
+    `kind` names it in messages (`tansu`, `kafka-<version>`, `named`)."""
+
     bootstrap: str
     embedded: bool
+    kind: str = "named"
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
@@ -60,6 +64,7 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     metrics_ports: dict[str, int] = field(default_factory=dict)
     store: str = "memory"  # the workers' table store (FLOWGAUGE_STORE)
+    settings: dict[str, str] = field(default_factory=dict)  # more FLOWGAUGE_* for every process
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWGAUGE_")}
@@ -75,8 +80,13 @@ class Stack:
                 "PYTHONWARNINGS": "ignore",
             }
         )
+        if not self.broker.embedded:
+            # Apache Kafka's shortest allowed session (group.min.session.timeout.ms): a killed
+            # worker's partitions move after 6 s instead of the production default's 10.
+            env.update({"FLOWGAUGE_SESSION_TIMEOUT": "6", "FLOWGAUGE_HEARTBEAT_INTERVAL": "1"})
         if self.config is not None:
             env["FLOWGAUGE_CONFIG"] = str(self.config)
+        env.update(self.settings)
         env.update(extra)
         return env
 

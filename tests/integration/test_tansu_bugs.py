@@ -1,8 +1,9 @@
 """The embedded broker's bugs that `stream/tansu_workarounds.py` works around, shown on it.
 
 Each test shows the bug on the bare broker with plain aiokafka, then that the workaround gives
-the right answer. Against Apache Kafka (FLOWGAUGE_KAFKA, testcontainers) there is no bug to
-show: the tests then check that the workaround's answer equals the broker's own.
+the right answer. Each also runs on the session's Apache Kafka, where there is no bug to show:
+there it checks that the workaround's answer equals the broker's own, so a workaround that
+would be wrong on Kafka fails here too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ from stackkit import Broker
 from flowgauge.stream.tansu_workarounds import FETCH_MAX_WAIT_MS, fetch_highwaters
 
 pytestmark = [pytest.mark.integration]
+
+
+@pytest.fixture(params=["tansu", "broker"])
+def any_broker(request: pytest.FixtureRequest) -> Broker:
+    """The embedded broker, then the session's broker when that is not Tansu too."""
+    chosen: Broker = request.getfixturevalue(request.param)
+    if request.param == "broker" and chosen.embedded:
+        pytest.skip("the session broker is the embedded one: no Apache Kafka to compare with")
+    return chosen
 
 
 async def _produce_batches(bootstrap: str, topic: str, batches: list[int]) -> None:
@@ -49,7 +59,10 @@ async def _end_offsets(bootstrap: str, tp: TopicPartition) -> tuple[int, int]:
     return listed, (await fetch_highwaters(bootstrap, [tp]))[tp]
 
 
-def test_list_offsets_underreports_the_end_and_fetch_highwaters_is_right(broker: Broker) -> None:
+def test_list_offsets_underreports_the_end_and_fetch_highwaters_is_right(
+    any_broker: Broker,
+) -> None:
+    broker = any_broker
     topic = f"bug-hw-{uuid.uuid4().hex[:8]}"
     tp = TopicPartition(topic, 0)
     asyncio.run(_produce_batches(broker.bootstrap, topic, [10, 25]))
@@ -116,7 +129,8 @@ def _second_member_join_seconds(broker: Broker, patched: bool) -> tuple[int, flo
 
 
 @pytest.mark.slow
-def test_first_generation_is_zero_so_a_stopped_member_never_leaves(broker: Broker) -> None:
+def test_first_generation_is_zero_so_a_stopped_member_never_leaves(any_broker: Broker) -> None:
+    broker = any_broker
     generation, stock = _second_member_join_seconds(broker, patched=False)
     _, patched = _second_member_join_seconds(broker, patched=True)
     if broker.embedded:
@@ -185,7 +199,10 @@ def _faust_fetch_wait(broker: Broker, patched: bool) -> int:
     return int(out.stdout.split()[-1])
 
 
-def test_a_waiting_fetch_is_answered_at_its_max_wait_not_when_data_arrives(broker: Broker) -> None:
+def test_a_waiting_fetch_is_answered_at_its_max_wait_not_when_data_arrives(
+    any_broker: Broker,
+) -> None:
+    broker = any_broker
     stock = asyncio.run(_delivery_seconds(broker.bootstrap, 1500))  # Faust's hard-coded wait
     fixed = asyncio.run(_delivery_seconds(broker.bootstrap, FETCH_MAX_WAIT_MS))
     if broker.embedded:
