@@ -311,6 +311,10 @@ def rss_bytes(pid: int) -> int:
 
 # ------------------------------------------------------------------------- real processes
 
+# Bootstrap addresses of the embedded brokers (Tansu) this run started: the processes on them run
+# with the Tansu workarounds; on any other (Apache Kafka) with Kafka's shortest allowed session.
+EMBEDDED: set[str] = set()
+
 
 @dataclass
 class Stack:
@@ -331,7 +335,7 @@ class Stack:
         env.update(
             {
                 "FLOWGAUGE_KAFKA": self.bootstrap,
-                "FLOWGAUGE_EMBEDDED_BROKER": "1",
+                "FLOWGAUGE_EMBEDDED_BROKER": "1" if self.bootstrap in EMBEDDED else "0",
                 "FLOWGAUGE_TOPIC_PREFIX": self.prefix,
                 "FLOWGAUGE_INGEST_BIND": f"127.0.0.1:{self.ingest_port}",
                 "FLOWGAUGE_METRICS_BIND": f"127.0.0.1:{self.metrics_port}",
@@ -340,6 +344,8 @@ class Stack:
                 "PYTHONWARNINGS": "ignore",
             }
         )
+        if self.bootstrap not in EMBEDDED:
+            env.update({"FLOWGAUGE_SESSION_TIMEOUT": "6", "FLOWGAUGE_HEARTBEAT_INTERVAL": "1"})
         if self.config is not None:
             env["FLOWGAUGE_CONFIG"] = str(self.config)
         env.update(self.extra_env)

@@ -46,7 +46,8 @@ def worker() -> None:
     settings = Settings()
     mode, expected = os.environ["BENCH_FLOOR_MODE"], int(os.environ["BENCH_FLOOR_EVENTS"])
     out = Path(os.environ["BENCH_FLOOR_OUT"])
-    tansu_workarounds.apply()
+    if settings.embedded_broker:
+        tansu_workarounds.apply()
     conf = faust_settings(settings)
     Path(conf["datadir"]).mkdir(parents=True, exist_ok=True)
     app = faust.App(f"{settings.topic_prefix}-floor-{mode}", **conf)

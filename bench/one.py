@@ -1,8 +1,11 @@
-"""One benchmark of `bench.pipeline` on its own fresh embedded broker, its raw figures as JSON.
+"""One benchmark of `bench.pipeline` on its own fresh broker, its raw figures as JSON.
 
-    python -m bench.one throughput ITEMS EVENTS_PER_ITEM [--profile] [--floors]
-    python -m bench.one recovery ITEMS memory|rocksdb [KILLS]
-    python -m bench.one freshness RATE SECONDS
+    python -m bench.one throughput ITEMS EVENTS_PER_ITEM [--profile] [--floors] [--tansu]
+                                   [--exactly-once]
+    python -m bench.one recovery ITEMS memory|rocksdb [KILLS] [--tansu]
+    python -m bench.one freshness RATE SECONDS [--tansu]
+
+Apache Kafka (scripts/kafka-up) unless `--tansu` asks for the embedded broker.
 
 For sizes `make bench` does not reach in its 15 minutes (e.g. recovery at 1,000,000 items) and
 for checking one change without the whole run. Nothing is appended to docs/performance.md.
@@ -17,18 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from bench import pipeline
-from bench.run import Broker
+from bench.brokers import Broker
 
 
 def main(argv: list[str]) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="flowgauge-bench-one-"))
-    command, *args = argv
-    with Broker(workdir) as bootstrap:
+    command, *args = [a for a in argv if not a.startswith("--")]
+    with Broker(workdir, "tansu" if "--tansu" in argv else "kafka") as bootstrap:
         if command == "throughput":
             items, per_item = int(args[0]), int(args[1])
-            profile, floors = "--profile" in args, "--floors" in args
+            profile, floors = "--profile" in argv, "--floors" in argv
+            guarantee = "exactly_once" if "--exactly-once" in argv else "at_least_once"
+            env = {"FLOWGAUGE_PROCESSING_GUARANTEE": guarantee}
             return pipeline.throughput_run(
-                bootstrap, workdir, items, per_item, 0, profile, floors=floors
+                bootstrap, workdir, items, per_item, 0, profile, env, floors=floors
             )
         if command == "recovery":
             kills = int(args[2]) if len(args) > 2 else 2
