@@ -6,8 +6,6 @@ to 127.0.0.1, is started by PID and stopped by PID, and every wait is bounded.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import platform
 import re
@@ -29,6 +27,7 @@ from typing import Any
 import orjson
 
 from flowgauge.model.delivery import Delivery
+from flowgauge.signing import sha256_signature
 from flowgauge.sources import generic
 from flowgauge.stream.partitioning import raw_record_key
 
@@ -209,7 +208,7 @@ def delivery_bytes(event: dict[str, Any] | list[dict[str, Any]], n: int) -> byte
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return sha256_signature(secret, body)
 
 
 def stages_config(stages: int, probe: bool = False) -> str:

@@ -12,10 +12,10 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from flowgauge.demo import sign
 from flowgauge.model.delivery import Delivery
 from flowgauge.records import Record, RecordError, read_records
 from flowgauge.settings import Settings
+from flowgauge.signing import sha256_signature
 from flowgauge.stream.topics import Topics, ensure_topics
 
 
@@ -41,7 +41,7 @@ def _to_ingester(settings: Settings, records: list[Record], base: str, batch: in
 
     def flush() -> None:
         body = orjson.dumps(pending)
-        headers = {"X-Flowgauge-Signature": sign(secret, body)} if secret else {}
+        headers = {"X-Flowgauge-Signature": sha256_signature(secret, body)} if secret else {}
         _post(f"{base}/webhooks/generic", body, headers)
         pending.clear()
 

@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from flowgauge.exposition import IngestMetrics
 from flowgauge.ingest.forwarder import DEADLETTER, RAW, Forwarder, Producer, Unavailable
 from flowgauge.ingest.spool import Spool
+from flowgauge.model.deadletter import DeadLetter
 from flowgauge.model.delivery import Delivery, keep_headers
 from flowgauge.settings import Settings
 from flowgauge.sources import REGISTRY, PayloadError, SignatureError, Source
@@ -181,9 +182,7 @@ class Ingester:
         )
 
     async def _dead_letter(self, delivery: Delivery, reason: str) -> None:
-        record = orjson.dumps(
-            {"reason": reason, "source": delivery.source, "delivery": delivery.to_bytes().decode()}
-        )
+        record = DeadLetter.of(delivery.to_bytes(), reason, delivery.source).to_bytes()
         try:
             await self._persist(
                 DEADLETTER, delivery.delivery_id.encode("utf-8", "surrogatepass"), record

@@ -27,12 +27,13 @@ from flowgauge.engine.processor import Processor
 from flowgauge.engine.timeline import Timeline
 from flowgauge.exposition import SnapshotCollector, WorkerMetrics
 from flowgauge.model import FlowConfig, FlowEvent
+from flowgauge.model.deadletter import DeadLetter
 from flowgauge.model.delivery import Delivery
 from flowgauge.settings import Settings
 from flowgauge.stream.alerts import install_alerts
 from flowgauge.stream.gaps import GapKeeper
 from flowgauge.stream.partitioning import partition_for, partition_key
-from flowgauge.stream.pipeline import dead_letter, encode_event, normalize_delivery
+from flowgauge.stream.pipeline import encode_event, normalize_delivery
 from flowgauge.stream.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -278,7 +279,7 @@ class Handlers:
     async def _dead(self, value: bytes, reason: str, source: str, key: str | None = None) -> None:
         await self.dead_topic.send(
             key=key.encode() if key is not None else None,
-            value=dead_letter(value, reason, source),
+            value=DeadLetter.of(value, reason, source).to_bytes(),
         )
         self.state.metrics.dead_letters.labels(source).inc()
 

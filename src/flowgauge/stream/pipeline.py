@@ -58,12 +58,5 @@ def normalize_delivery(delivery: Delivery, config: FlowConfig) -> Normalized:
     return Normalized(events=keyed, unrouted=unrouted, dropped=dropped)
 
 
-def dead_letter(delivery_bytes: bytes, reason: str, source: str) -> bytes:
-    """The dead-letter record: the reason, the source, and the delivery as it was received."""
-    return orjson.dumps(
-        {"reason": reason, "source": source, "delivery": delivery_bytes.decode("utf-8", "replace")}
-    )
-
-
 def encode_event(event: FlowEvent) -> bytes:
     return event.model_dump_json(exclude_defaults=True).encode()
