@@ -26,10 +26,10 @@ from typing import Any
 
 import orjson
 
+from flowgauge.keys import raw_record_key
 from flowgauge.model.delivery import Delivery
 from flowgauge.signing import sha256_signature
 from flowgauge.sources import generic
-from flowgauge.stream.partitioning import raw_record_key
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"  # profiles and raw runs (not committed)
@@ -190,7 +190,7 @@ def interleaved(run: str, items: int, per_item: int) -> Iterator[dict[str, Any]]
 
 
 def raw_key(event: dict[str, Any], n: int) -> bytes:
-    """The raw record's key the ingester gives this generic body (stream/partitioning.py)."""
+    """The raw record's key the ingester gives this generic body (flowgauge/keys.py)."""
     events = generic.normalize({}, event)
     return raw_record_key(events, f"bench:{n}")
 

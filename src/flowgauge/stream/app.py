@@ -26,13 +26,13 @@ from prometheus_client import CollectorRegistry
 from flowgauge.engine.processor import Processor
 from flowgauge.engine.timeline import Timeline
 from flowgauge.exposition import SnapshotCollector, WorkerMetrics
+from flowgauge.keys import partition_for, partition_key
 from flowgauge.model import FlowConfig, FlowEvent
 from flowgauge.model.deadletter import DeadLetter
 from flowgauge.model.delivery import Delivery
 from flowgauge.settings import Settings
 from flowgauge.stream.alerts import install_alerts
 from flowgauge.stream.gaps import GapKeeper
-from flowgauge.stream.partitioning import partition_for, partition_key
 from flowgauge.stream.pipeline import encode_event, normalize_delivery
 from flowgauge.stream.topics import Topics
 
