@@ -21,7 +21,8 @@ from flowgauge.records import Record, RecordError, read_records
 from flowgauge.settings import Settings
 from flowgauge.signing import sha256_signature
 from flowgauge.sources import REGISTRY
-from flowgauge.stream.topics import Topics, ensure_topics
+from flowgauge.stream.admin import ensure_topics
+from flowgauge.stream.topics import Topics
 
 
 def _progress(done: int, total: int) -> None:

@@ -27,7 +27,8 @@ from flowgauge.model.loader import parse_config
 from flowgauge.settings import Settings
 from flowgauge.signing import sha256_signature
 from flowgauge.sources import REGISTRY, Headers
-from flowgauge.stream.app import Handlers, WorkerState
+from flowgauge.stream.handlers import Handlers
+from flowgauge.stream.state import WorkerState
 
 SECRET = "s3cret-one-pass"
 PARTITIONS = 4

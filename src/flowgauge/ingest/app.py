@@ -25,7 +25,8 @@ from flowgauge.ingest.intake import Intake, take
 from flowgauge.ingest.spool import Spool
 from flowgauge.settings import Settings
 from flowgauge.sources import REGISTRY, SignatureError, Source
-from flowgauge.stream.topics import Topics, ensure_topics
+from flowgauge.stream.admin import ensure_topics
+from flowgauge.stream.topics import Topics
 
 log = logging.getLogger(__name__)
 #: Server options `server.py` and the tests use: with no lingering, a refused body is not

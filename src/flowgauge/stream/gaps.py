@@ -4,7 +4,7 @@ Each agent calls `absorbed()` for every message it handles; the record of a part
 written into the table (key `\\x00o|<role>|<partition>`) at most every `persist_every` seconds,
 from inside the agent, so it goes to that partition's changelog and recovers with the
 timelines. `check()` runs on a timer: every hole below a partition's highest absorbed offset is
-re-read (`repair.reread`), once; the marker that follows the copies closes it.
+re-read (`admin.reread`), once; the marker that follows the copies closes it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from flowgauge.stream import repair
+from flowgauge.stream import admin
 from flowgauge.stream.offsets import REPAIR_KEY, TABLE_PREFIX, OffsetSet, table_key
 
 log = logging.getLogger(__name__)
@@ -100,9 +100,7 @@ class GapKeeper:
         total = 0
         for role, partitions in sorted(by_role.items()):
             topic = self.topics[role]
-            committed = await repair.committed_offsets(
-                self.bootstrap, self.group, topic, partitions
-            )
+            committed = await admin.committed_offsets(self.bootstrap, self.group, topic, partitions)
             for partition in sorted(partitions):
                 total += await self._repair(role, topic, partition, committed.get(partition, 0))
         return total
@@ -112,13 +110,13 @@ class GapKeeper:
         high = max(record.end, committed)
         if high == 0 or not any(record.holes(0, high)):
             return 0  # the usual case: no hole, and no need to ask the broker for more
-        low = await repair.log_start(self.bootstrap, topic, partition)
+        low = await admin.log_start(self.bootstrap, topic, partition)
         pending = self.pending.setdefault((role, partition), [])
         count = 0
         for start, end in list(record.holes(low, high)):
             if (start, end) in pending:
                 continue
-            n = await repair.reread(self.bootstrap, topic, partition, start, end)
+            n = await admin.reread(self.bootstrap, topic, partition, start, end)
             pending.append((start, end))
             self.on_reread(role, n)
             count += n
