@@ -6,8 +6,6 @@ to 127.0.0.1, is started by PID and stopped by PID, and every wait is bounded.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import platform
 import re
@@ -28,9 +26,10 @@ from typing import Any
 
 import orjson
 
+from flowgauge.keys import raw_record_key
 from flowgauge.model.delivery import Delivery
+from flowgauge.signing import sha256_signature
 from flowgauge.sources import generic
-from flowgauge.stream.partitioning import raw_record_key
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"  # profiles and raw runs (not committed)
@@ -191,7 +190,7 @@ def interleaved(run: str, items: int, per_item: int) -> Iterator[dict[str, Any]]
 
 
 def raw_key(event: dict[str, Any], n: int) -> bytes:
-    """The raw record's key the ingester gives this generic body (stream/partitioning.py)."""
+    """The raw record's key the ingester gives this generic body (flowgauge/keys.py)."""
     events = generic.normalize({}, event)
     return raw_record_key(events, f"bench:{n}")
 
@@ -209,7 +208,7 @@ def delivery_bytes(event: dict[str, Any] | list[dict[str, Any]], n: int) -> byte
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return sha256_signature(secret, body)
 
 
 def stages_config(stages: int, probe: bool = False) -> str:

@@ -31,8 +31,8 @@ from flowgauge.exposition import render
 from flowgauge.model import FlowConfig, FlowEvent
 from flowgauge.model.delivery import Delivery
 from flowgauge.model.loader import load_config, parse_config
-from flowgauge.stream.app import without_cyclic_gc
 from flowgauge.stream.pipeline import encode_event, normalize_delivery
+from flowgauge.stream.recovery import without_cyclic_gc
 
 
 def _normalize(raw: bytes, config: FlowConfig) -> list[tuple[bytes, bytes]]:
@@ -42,7 +42,7 @@ def _normalize(raw: bytes, config: FlowConfig) -> list[tuple[bytes, bytes]]:
 
 
 def _apply(key: bytes, value: bytes, table: dict[bytes, bytes], processor: Processor) -> None:
-    """What the timelines agent does with one event (stream/app.py `_apply_one`)."""
+    """What the timelines agent does with one event (`Handlers.apply` in stream/handlers.py)."""
     event = FlowEvent.model_validate_json(value)
     current = table.get(key)
     timeline = Timeline.from_bytes(current) if current else Timeline.from_events(())

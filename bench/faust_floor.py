@@ -1,7 +1,7 @@
 """What Faust itself costs per event on this broker: the floor under the pipeline's figure.
 
 Two minimal agents read the very records the pipeline benchmark writes, with the worker's own
-Faust settings (`stream.app.faust_settings`, the Tansu workarounds applied):
+Faust settings (`stream.topology.faust_settings`, the Tansu workarounds applied):
 
 * `iterate`: `async for key, value in stream.items(): pass` - Faust's per-message consumption;
 * `table`: the same plus one table write per event of a ~500-byte value (what the timelines
@@ -28,7 +28,7 @@ from flowgauge.engine.timeline import Timeline
 from flowgauge.model import FlowEvent
 from flowgauge.settings import Settings
 from flowgauge.stream import tansu_workarounds
-from flowgauge.stream.app import faust_settings
+from flowgauge.stream.topology import faust_settings
 
 
 def _stored_value() -> bytes:

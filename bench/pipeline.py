@@ -45,9 +45,9 @@ from bench.faust_floor import floor_run
 from flowgauge.engine.item import StreamPlan, derive
 from flowgauge.engine.stored import cached, fingerprint
 from flowgauge.engine.timeline import Timeline
+from flowgauge.keys import partition_for
 from flowgauge.model import FlowEvent, to_micros
 from flowgauge.model.loader import load_config
-from flowgauge.stream.partitioning import partition_for
 
 PARTITIONS = 4  # the worker's default (Settings.partitions)
 PROBE_TIMEOUT = 15.0  # seconds a freshness probe waits for the gauge
@@ -222,7 +222,7 @@ async def _prefill_changelog(bootstrap: str, prefix: str, items: int) -> None:
         timeline = Timeline.from_events(events, "delivery")
         facts = derive(timeline, stream, plan)  # what Processor.apply returns to the agent
         value = timeline.to_bytes(cached(print_, to_micros(events[-1].at), facts))
-        home = partition_for(f"i|generic:rc-{item}".encode(), PARTITIONS)  # partitioning.py
+        home = partition_for(f"i|generic:rc-{item}".encode(), PARTITIONS)  # keys.py
         records.append((f"i|delivery|generic:rc-{item}".encode(), value, home))
     await produce(bootstrap, f"{prefix}-timelines-changelog", records)
 

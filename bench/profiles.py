@@ -16,14 +16,17 @@ _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^():]+)(?::\d+)?\)$")
 
 #: (label, substring of "func (file" that identifies the frame), most specific first
 INCLUSIVE = [
-    ("state update: whole `Handlers.apply`", "Handlers.apply (flowgauge/stream/app.py"),
+    ("state update: whole `Handlers.apply`", "Handlers.apply (flowgauge/stream/handlers.py"),
     ("  FlowEvent.model_validate_json (decode the event)", "BaseModel.model_validate_json"),
     ("  Timeline.from_bytes (decode the stored timeline)", "Timeline.from_bytes"),
     ("  Timeline.to_bytes (encode the timeline)", "Timeline.to_bytes"),
     ("  Processor.apply (derive + aggregates + signals)", "Processor.apply"),
     ("    SignalState.contribute (bottleneck signals)", "SignalState.contribute"),
     ("  table write (faust Table.__setitem__ -> changelog)", "Table.__setitem__"),
-    ("normalize agent: whole `Handlers.normalize`", "Handlers.normalize (flowgauge/stream/app.py"),
+    (
+        "normalize agent: whole `Handlers.normalize`",
+        "Handlers.normalize (flowgauge/stream/handlers.py",
+    ),
     ("  normalize_delivery (generic adapter + route)", "normalize_delivery"),
     ("  events topic send (faust Topic.send)", "Topic.send"),
     ("offset-gap bookkeeping (GapKeeper.absorbed / check)", "GapKeeper.absorbed"),

@@ -6,8 +6,6 @@ finish, so every gauge moves within a minute.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import itertools
 import random
 import time
@@ -17,11 +15,9 @@ from typing import Any
 
 import orjson
 
+from flowgauge.signing import sha256_signature
+
 STATES = ["Backlog", "In Progress", "In Review", "QA", "Done"]
-
-
-def sign(secret: bytes, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
 def post(url: str, secret: bytes, events: list[dict[str, Any]], timeout: float = 5.0) -> int:
@@ -30,7 +26,10 @@ def post(url: str, secret: bytes, events: list[dict[str, Any]], timeout: float =
         url,
         data=body,
         method="POST",
-        headers={"Content-Type": "application/json", "X-Flowgauge-Signature": sign(secret, body)},
+        headers={
+            "Content-Type": "application/json",
+            "X-Flowgauge-Signature": sha256_signature(secret, body),
+        },
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return int(response.status)

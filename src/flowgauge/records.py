@@ -1,6 +1,9 @@
-"""Reading recorded events: JSON lines of generic events, or of raw deliveries (the raw topic).
+"""Reading recorded events: JSON lines of generic events, or of delivery records (the raw topic).
 
-Shared by `report` and `replay`, so both read files the same way.
+Shared by `report` and `replay`, so both read files the same way. A delivery record is read as
+it was received: the events a format-2 record carries are left out and the delivery goes
+through today's adapter again, once (a dump of the raw topic is how a newer adapter is applied
+to history).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def read_records(paths: list[Path]) -> Iterator[Record]:
                 except orjson.JSONDecodeError as exc:
                     raise RecordError(f"{where}: not JSON: {exc}") from None
                 if isinstance(data, dict) and {"source", "body", "headers"} <= data.keys():
-                    yield Record(where, delivery=Delivery.from_bytes(line))
+                    yield Record(where, delivery=Delivery.from_bytes(line).as_received())
                 else:
                     yield Record(where, generic=data if isinstance(data, list) else [data])
 

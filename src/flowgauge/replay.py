@@ -1,4 +1,8 @@
-"""`flowgauge replay`: recorded generic events or deliveries, through the ingester or the topic."""
+"""`flowgauge replay`: recorded generic events or deliveries, through the ingester or the topic.
+
+To the topic, each record is normalized here (`ingest/intake.py`) exactly as the ingester does,
+and what its adapter refuses goes to the dead-letter topic with the reason.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,13 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer
 
-from flowgauge.demo import sign
-from flowgauge.model.delivery import Delivery
+from flowgauge.ingest.intake import Intake, take, take_recorded
 from flowgauge.records import Record, RecordError, read_records
 from flowgauge.settings import Settings
-from flowgauge.stream.topics import Topics, ensure_topics
+from flowgauge.signing import sha256_signature
+from flowgauge.sources import REGISTRY
+from flowgauge.stream.admin import ensure_topics
+from flowgauge.stream.topics import Topics
 
 
 def _progress(done: int, total: int) -> None:
@@ -41,7 +47,7 @@ def _to_ingester(settings: Settings, records: list[Record], base: str, batch: in
 
     def flush() -> None:
         body = orjson.dumps(pending)
-        headers = {"X-Flowgauge-Signature": sign(secret, body)} if secret else {}
+        headers = {"X-Flowgauge-Signature": sha256_signature(secret, body)} if secret else {}
         _post(f"{base}/webhooks/generic", body, headers)
         pending.clear()
 
@@ -58,21 +64,28 @@ def _to_ingester(settings: Settings, records: list[Record], base: str, batch: in
         flush()
 
 
+def _intake(record: Record) -> Intake:
+    """The record as the ingester would put it on the raw topic: normalized once, here."""
+    if record.delivery is not None:
+        return take_recorded(record.delivery)
+    body = orjson.dumps(record.generic)
+    return take(REGISTRY["generic"], body, {}, received_at="")
+
+
 async def _to_topic(settings: Settings, records: list[Record]) -> None:
     await ensure_topics(settings)
-    topic = Topics.of(settings).raw
+    topics = Topics.of(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, acks="all")
     await producer.start()
     try:
         for done, record in enumerate(records, start=1):
-            delivery = record.delivery or Delivery(
-                source="generic",
-                headers={},
-                body=orjson.dumps(record.generic).decode(),
-                received_at="",
-                delivery_id=f"replay:{record.where}",
-            )
-            await producer.send(topic, key=delivery.delivery_id.encode(), value=delivery.to_bytes())
+            intake = _intake(record)
+            if intake.error is None:
+                key, value = intake.raw_record()
+                await producer.send(topics.raw, key=key, value=value)
+            else:
+                key, value = intake.dead_letter()
+                await producer.send(topics.deadletter, key=key, value=value)
             if done % 500 == 0 or done == len(records):
                 await producer.flush()
                 _progress(done, len(records))

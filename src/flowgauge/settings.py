@@ -11,8 +11,6 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SOURCES = ("github", "gitlab", "jira", "plane", "linear", "generic")
-
 
 def split_hostport(value: str) -> tuple[str, int]:
     """`127.0.0.1:8080` -> ("127.0.0.1", 8080); `[::1]:80` -> ("::1", 80)."""

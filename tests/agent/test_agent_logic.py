@@ -1,26 +1,33 @@
 """The agents' logic without a broker: what the normalize and timelines agents do per message.
 
-The agents are thin: `normalize_delivery` per raw message, then per event "add to the key's
-timeline, write it whole, replace the key's contribution". These tests drive exactly that loop
-over a dict standing in for the table, and check it against the batch path and a rebuild.
+The agents are thin: `Handlers.normalize` per raw message (`normalize_delivery`, then apply or
+send on), `Handlers.apply` per event ("add to the key's timeline, write it whole, replace the
+key's contribution"). These tests call that very code with a dict standing in for the table,
+and check it against the batch path and the rebuild after a recovery (`recovery.restore`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prometheus_client import CollectorRegistry
 
 from flowgauge.engine.processor import Processor
-from flowgauge.engine.timeline import Timeline
+from flowgauge.keys import partition_for
 from flowgauge.model import FlowEvent
+from flowgauge.model.deadletter import DeadLetter
 from flowgauge.model.delivery import Delivery
 from flowgauge.model.loader import load_config, parse_config
 from flowgauge.sources import generic
+from flowgauge.stream.handlers import Handlers
 from flowgauge.stream.pipeline import normalize_delivery
+from flowgauge.stream.recovery import restore
+from flowgauge.stream.state import WorkerState
 
 CONFIG = parse_config(
     """
@@ -134,25 +141,30 @@ def test_the_timelines_agent_loop_equals_batch_and_rebuild(seed: int, dup_share:
     delivered = events + rng.sample(events, int(len(events) * dup_share))
     rng.shuffle(delivered)
 
-    table: dict[str, bytes] = {}
-    live = Processor(CONFIG)
+    table: dict[bytes, bytes] = {}
+    state = WorkerState(CONFIG, CollectorRegistry())
+    handlers = Handlers(state, table, Unused(), Unused(), partitions=1)
     for event in delivered:  # what the timelines agent does per message
-        key = f"i|{event.stream}|{event.item}"
-        current = table.get(key)
-        timeline = Timeline.from_bytes(current) if current else Timeline.from_events(())
-        updated = timeline.add(event)
-        if updated is None:
-            continue
-        table[key] = updated.to_bytes(live.apply(key, updated))
+        handlers.apply(f"i|{event.stream}|{event.item}".encode(), event)
 
-    rebuilt = Processor(CONFIG)  # what rebuild() does after a recovery
-    with rebuilt.loading():
-        for key, value in table.items():
-            rebuilt.restore(key, value)
+    rebuilt = restore(state, table.items())  # what rebuild() does after a recovery
     batch = Processor.from_events(CONFIG, events)
     wall = 0
-    assert live.snapshot(wall) == batch.snapshot(wall)
-    assert rebuilt.snapshot(wall) == batch.snapshot(wall)
+    assert state.processor.snapshot(wall) == batch.snapshot(wall)
+    assert rebuilt.processor.snapshot(wall) == batch.snapshot(wall)
+    assert rebuilt.timelines == len({(e.stream, e.item) for e in events})
+    applied = state.metrics.events.labels("applied")._value.get()
+    duplicates = state.metrics.events.labels("duplicate")._value.get()
+    assert (applied, duplicates) == (len(set(events)), len(delivered) - len(set(events)))
+
+
+class Unused:
+    """A topic `apply` never sends to."""
+
+    async def send(
+        self, *, key: bytes | None = None, value: bytes, partition: int | None = None
+    ) -> None:
+        raise AssertionError("apply sent a record")
 
 
 def test_the_builtin_default_config_routes_everything_to_one_stream() -> None:
@@ -161,3 +173,41 @@ def test_the_builtin_default_config_routes_everything_to_one_stream() -> None:
         {}, {"id": "1", "type": "created", "item": "A", "at": "2026-11-01T00:00:00Z"}
     )[0]
     assert config.route(event) is not None
+
+
+class Recording:
+    """A topic that keeps what it is sent: (key, value, partition)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[bytes | None, bytes, int | None]] = []
+
+    async def send(
+        self, *, key: bytes | None = None, value: bytes, partition: int | None = None
+    ) -> None:
+        self.sent.append((key, value, partition))
+
+
+def test_normalize_applies_its_partitions_events_and_sends_the_others_to_theirs() -> None:
+    body = [
+        {"id": f"{i}", "type": "created", "item": f"I{i}", "at": "2026-11-01T00:00:00Z"}
+        | {"stream": "ops"}
+        for i in range(12)
+    ]
+    record = delivery(body).with_events(generic.normalize({}, body)).to_bytes()
+    state = WorkerState(CONFIG, CollectorRegistry())
+    table: dict[bytes, bytes] = {}
+    events, dead = Recording(), Recording()
+    handlers = Handlers(state, table, events, dead, partitions=4)
+    asyncio.run(handlers.normalize(1, record))
+    asyncio.run(handlers.normalize(1, b"\xff not a record"))
+    homes = {
+        f"i|ops|generic:I{i}".encode(): partition_for(f"i|generic:I{i}".encode(), 4)
+        for i in range(12)
+    }
+    assert table and events.sent  # both paths taken
+    assert set(table) == {key for key, home in homes.items() if home == 1}
+    assert sorted((k, p) for k, _, p in events.sent) == sorted(
+        (key, home) for key, home in homes.items() if home != 1
+    )
+    [(_, value, _)] = dead.sent
+    assert DeadLetter.from_bytes(value).reason.startswith("bad delivery record")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import random
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+
+from flowgauge.signing import sha256_signature
 
 STATES = ["Backlog", "In Progress", "In Review", "QA", "Done"]
 EPOCH = datetime(2026, 9, 1, tzinfo=UTC)
@@ -145,10 +145,6 @@ def shuffled_with_duplicates(
     return delivered
 
 
-def sign(secret: str, body: bytes) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
 def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 10) -> tuple[int, Any]:
     request = urllib.request.Request(
         url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
@@ -162,4 +158,6 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float = 10) ->
 
 def post_generic(base: str, secret: str, events: list[dict[str, Any]]) -> tuple[int, Any]:
     body = orjson.dumps(events)
-    return post(f"{base}/webhooks/generic", body, {"X-Flowgauge-Signature": sign(secret, body)})
+    return post(
+        f"{base}/webhooks/generic", body, {"X-Flowgauge-Signature": sha256_signature(secret, body)}
+    )

@@ -20,9 +20,10 @@ from scenario import (
     post,
     post_generic,
     shuffled_with_duplicates,
-    sign,
 )
 from stackkit import Stack, http_get, wait_until
+
+from flowgauge.signing import sha256_signature
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -66,7 +67,9 @@ def test_signed_webhook_becomes_a_gauge_and_bad_requests_are_refused(stack: Stac
     # Wrongly signed, unsigned: 401, nothing stored, no metric moves.
     raw = orjson.dumps([{**event, "id": "e2", "item": "A-2"}])
     status, body = post(
-        f"{stack.ingest_url}/webhooks/generic", raw, {"X-Flowgauge-Signature": sign("wrong", raw)}
+        f"{stack.ingest_url}/webhooks/generic",
+        raw,
+        {"X-Flowgauge-Signature": sha256_signature("wrong", raw)},
     )
     assert (status, body["error"]) == (401, "unauthorized")
     assert post(f"{stack.ingest_url}/webhooks/generic", raw, {})[0] == 401
@@ -84,7 +87,7 @@ def test_signed_webhook_becomes_a_gauge_and_bad_requests_are_refused(stack: Stac
         status, body = post(
             f"{stack.ingest_url}/webhooks/generic",
             bad,
-            {"X-Flowgauge-Signature": sign(stack.secret, bad)},
+            {"X-Flowgauge-Signature": sha256_signature(stack.secret, bad)},
         )
         assert status == 400 and reason in body["message"], (bad, body)
     assert announced_huge_body(stack.ingest_port) == 413

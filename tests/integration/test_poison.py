@@ -1,7 +1,8 @@
 """Poison input never stalls a partition; a changed state mapping applies to stored history.
 
 Bad records on the raw topic (not a delivery, an unknown source, a body that is not a payload of
-its source) go to the dead-letter topic with their reason, and the events behind them on the
+its source: records of format 1, which the worker normalizes; a format-2 record whose events are
+not canonical) go to the dead-letter topic with their reason, and the events behind them on the
 same partition are still applied. A config that maps a state to another stage applies to the
 whole stored history on the next start: timelines keep the tools' state names, and the stage
 mapping is applied when the processor is rebuilt.
@@ -20,6 +21,7 @@ from compare import record, report_text
 from scenario import EVENT_CLOCK_CONFIG, post_generic
 from stackkit import Stack, wait_until
 
+from flowgauge.model.deadletter import DeadLetter
 from flowgauge.model.delivery import Delivery
 from flowgauge.report import samples
 
@@ -36,17 +38,17 @@ async def produce_raw(bootstrap: str, topic: str, records: list[bytes]) -> None:
         await producer.stop()
 
 
-async def read_all(bootstrap: str, topic: str, want: int, timeout: float = 30) -> list[Any]:
+async def read_all(bootstrap: str, topic: str, want: int, timeout: float = 30) -> list[DeadLetter]:
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest"
     )
     await consumer.start()
-    out: list[Any] = []
+    out: list[DeadLetter] = []
     try:
         deadline = asyncio.get_running_loop().time() + timeout
         while len(out) < want and asyncio.get_running_loop().time() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
-            out.extend(orjson.loads(m.value) for ms in batch.values() for m in ms)
+            out.extend(DeadLetter.from_bytes(m.value) for ms in batch.values() for m in ms)
     finally:
         await consumer.stop()
     return out
@@ -75,6 +77,10 @@ def test_poison_goes_to_the_dead_letter_topic_and_the_partition_keeps_moving(
         Delivery("nosuch", {}, "{}", "", "p1").to_bytes(),
         Delivery("generic", {}, bad_body, "", "p2").to_bytes(),
         Delivery("generic", {}, "{not json", "", "p3").to_bytes(),
+        orjson.dumps(
+            {"source": "generic", "headers": {}, "body": "[]", "delivery_id": "p4", "v": 2}
+            | {"events": [{"id": "e", "type": "teleported", "item": "X"}]}
+        ),
     ]
     asyncio.run(produce_raw(stack.broker.bootstrap, f"{stack.prefix}-raw", poison))
     good = [
@@ -93,10 +99,10 @@ def test_poison_goes_to_the_dead_letter_topic_and_the_partition_keeps_moving(
         60,
         what="the good events applied behind the poison",
     )
-    dead = asyncio.run(read_all(stack.broker.bootstrap, f"{stack.prefix}-deadletter", 4))
-    reasons = sorted(d["reason"] for d in dead)
-    assert len(reasons) == 4, reasons
-    assert any("bad delivery record" in r for r in reasons)
+    dead = asyncio.run(read_all(stack.broker.bootstrap, f"{stack.prefix}-deadletter", 5))
+    reasons = sorted(d.reason for d in dead)
+    assert len(reasons) == 5, reasons
+    assert sum("bad delivery record" in r for r in reasons) == 2
     assert any("unknown source 'nosuch'" in r for r in reasons)
     assert any("type must be one of" in r for r in reasons)
     assert any("not JSON" in r for r in reasons)

@@ -21,8 +21,6 @@ samples (other projects) never touch the streams the sequences are read from.
 from __future__ import annotations
 
 import copy
-import hashlib
-import hmac
 import json
 import time
 import uuid
@@ -37,11 +35,12 @@ from scenario import post
 from stackkit import Broker, Stack, http_get, wait_until
 
 from flowgauge.report import samples
+from flowgauge.signing import hmac_hex, sha256_signature
+from flowgauge.sources import PROVIDERS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "webhooks"
-PROVIDERS = ("github", "gitlab", "jira", "plane", "linear")
 SECRETS = {p: f"{p}-secret-{uuid.uuid4().hex[:8]}" for p in PROVIDERS}
 WAIT = 60.0  # seconds: generous, the machine is shared; never an assertion on speed
 
@@ -128,10 +127,6 @@ def sample(provider: str, name: str) -> Any:
     return copy.deepcopy(json.loads((CORPUS / provider / name).read_bytes()))
 
 
-def hmac_hex(secret: str, body: bytes, algo: str = "sha256") -> str:
-    return hmac.new(secret.encode(), body, getattr(hashlib, algo)).hexdigest()
-
-
 # --- how each platform signs and heads a request ----------------------------------------------
 
 
@@ -159,7 +154,7 @@ def github_request(payload: Any, secret: str, event: str, delivery: str | None =
             "X-GitHub-Hook-Installation-Target-Type": "repository",
             "X-GitHub-Hook-Installation-Target-ID": "186853002",
             "X-Hub-Signature": "sha1=" + hmac_hex(secret, body, "sha1"),
-            "X-Hub-Signature-256": "sha256=" + hmac_hex(secret, body),
+            "X-Hub-Signature-256": sha256_signature(secret, body),
         },
     )
 
@@ -197,7 +192,7 @@ def jira_request(payload: Any, secret: str, delivery: str | None = None, retry: 
         "User-Agent": "Atlassian Webhook HTTP Client",
         "X-Atlassian-Webhook-Identifier": delivery or str(uuid.uuid4().int)[:15],
         "X-Atlassian-Webhook-Flow": "Primary",
-        "X-Hub-Signature": "sha256=" + hmac_hex(secret, body),
+        "X-Hub-Signature": sha256_signature(secret, body),
     }
     if retry:
         headers["X-Atlassian-Webhook-Retry"] = str(retry)

@@ -10,7 +10,6 @@ its spool, which is the path a hostile request reaches during an outage as well.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import json
 import logging
@@ -33,9 +32,12 @@ from prometheus_client import CollectorRegistry
 
 from flowgauge.ingest.app import SERVER_OPTIONS, Ingester
 from flowgauge.ingest.forwarder import Producer
-from flowgauge.settings import SOURCES, Settings
+from flowgauge.settings import Settings
+from flowgauge.signing import hmac_hex
+from flowgauge.sources import REGISTRY
 
 T = TypeVar("T")
+SOURCES = tuple(REGISTRY)
 SECRETS = {name: f"s3cret-{name}-7f1c9a" for name in SOURCES}
 LIMIT = 64 * 1024
 SIGNATURE = {  # header, prefix of the hex HMAC-SHA256 of the body (gitlab: the token itself)
@@ -118,7 +120,7 @@ def signed(source: str, body: bytes) -> dict[str, str]:
     if source == "gitlab":
         return {"X-Gitlab-Token": SECRETS[source]}
     header, prefix = SIGNATURE[source]
-    return {header: prefix + hmac.new(secret, body, hashlib.sha256).hexdigest()}
+    return {header: prefix + hmac_hex(secret, body)}
 
 
 JSON = st.recursive(

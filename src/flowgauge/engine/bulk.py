@@ -1,7 +1,7 @@
 """Bulk loading of the sorted structures the aggregates keep, for a fresh processor.
 
 After every recovery the worker rebuilds its processor from up to millions of stored timelines
-(`stream/app.py`, `rebuild`). Each item adds a handful of values to `SortedList`s, one
+(`stream/recovery.py`, `restore`). Each item adds a handful of values to `SortedList`s, one
 bisect-insert each; building each list once from all its values is one sort instead. While a
 processor is loading, its sorted lists are `Pending` lists (an add is an append, a remove is a
 plain list remove); `settle` turns each into the `SortedList` it stands for. The values, and so

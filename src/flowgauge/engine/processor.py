@@ -15,24 +15,13 @@ from contextlib import contextmanager
 
 import orjson
 
-from flowgauge.engine.dora import DoraState, dora_key
+from flowgauge.engine.dora import DoraState
 from flowgauge.engine.flow import FlowState
 from flowgauge.engine.snapshot import Snapshot
 from flowgauge.engine.stored import Cached, cached, facts_from_json
 from flowgauge.engine.timeline import Timeline
+from flowgauge.keys import DORA_PREFIX, ITEM_PREFIX, state_key
 from flowgauge.model import DORA_TYPES, FlowConfig, FlowEvent, to_micros
-
-ITEM_PREFIX = "i|"
-DORA_PREFIX = "d|"
-
-
-def state_key(event: FlowEvent) -> str:
-    """The key of the timeline an event belongs to; item events must already carry a stream."""
-    if event.type in DORA_TYPES:
-        return DORA_PREFIX + dora_key(event)
-    if event.stream is None:
-        raise ValueError("an item event needs its stream before it can be keyed")
-    return f"{ITEM_PREFIX}{event.stream}|{event.item}"
 
 
 def route(config: FlowConfig, event: FlowEvent) -> FlowEvent | None:

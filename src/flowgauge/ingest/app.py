@@ -1,33 +1,32 @@
-"""The webhook ingester: verify, check, persist the raw delivery, answer. Nothing more.
+"""The webhook ingester: verify, normalize once, persist the delivery record, answer.
 
 It answers 202 only once the delivery is durable: acknowledged by the broker (`acks=all`), or,
 while the broker is away, fsync'd into the local spool that `forwarder.py` drains in order
-(docs/reliability.md). Normalization happens in the worker, so a config change can be applied
-later by replaying the raw topic. Every answer, refusals included, is a JSON body.
+(docs/reliability.md). The record carries the request and its canonical events (`intake.py`);
+routing by the config happens in the worker, so a config change applies to stored history.
+Every answer, refusals included, is a JSON body.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from flowgauge.exposition import IngestMetrics
 from flowgauge.ingest.forwarder import DEADLETTER, RAW, Forwarder, Producer, Unavailable
+from flowgauge.ingest.intake import Intake, take
 from flowgauge.ingest.spool import Spool
-from flowgauge.model.delivery import Delivery, keep_headers
 from flowgauge.settings import Settings
-from flowgauge.sources import REGISTRY, PayloadError, SignatureError, Source
-from flowgauge.stream.partitioning import raw_record_key
-from flowgauge.stream.topics import Topics, ensure_topics
+from flowgauge.sources import REGISTRY, SignatureError, Source
+from flowgauge.stream.admin import ensure_topics
+from flowgauge.stream.topics import Topics
 
 log = logging.getLogger(__name__)
 #: Server options `server.py` and the tests use: with no lingering, a refused body is not
@@ -126,25 +125,21 @@ class Ingester:
         refusal = self._verify(source, raw, headers)
         if refusal is not None:
             return error(401, "unauthorized", refusal), "unauthorized"
-        delivery = self._delivery(source, raw, headers)
+        intake = take(source, raw, headers, self.clock().isoformat())
+        if intake.error is not None:
+            await self._dead_letter(intake)
+            return error(400, "invalid", intake.error), "invalid"
         try:
-            body: Any = orjson.loads(raw)
-            events = source.normalize(headers, body)
-        except (orjson.JSONDecodeError, PayloadError) as exc:
-            reason = (
-                f"body is not JSON: {exc}" if isinstance(exc, orjson.JSONDecodeError) else str(exc)
-            )
-            await self._dead_letter(delivery, reason)
-            return error(400, "invalid", reason), "invalid"
-        try:
-            key = raw_record_key(events, delivery.delivery_id)
-            await self._persist(RAW, key, delivery.to_bytes())
+            await self._persist(RAW, *intake.raw_record())
         except Unavailable as exc:
             return error(503, exc.code, exc.message), "unavailable"
-        outcome = "accepted" if events else "ignored"
-        return web.json_response(
-            {"status": outcome, "delivery": delivery.delivery_id, "events": len(events)}, status=202
-        ), outcome
+        outcome = "accepted" if intake.events else "ignored"
+        answer = {
+            "status": outcome,
+            "delivery": intake.delivery.delivery_id,
+            "events": len(intake.events),
+        }
+        return web.json_response(answer, status=202), outcome
 
     def _verify(self, source: Source, raw: bytes, headers: dict[str, str]) -> str | None:
         secret = self.settings.secret_for(source.name)
@@ -164,30 +159,9 @@ class Ingester:
             return "malformed signature headers"
         return None
 
-    def _delivery(self, source: Source, raw: bytes, headers: dict[str, str]) -> Delivery:
+    async def _dead_letter(self, intake: Intake) -> None:
         try:
-            body: Any = orjson.loads(raw)
-            delivery_id = source.delivery_id(headers, body)
-        except (orjson.JSONDecodeError, PayloadError, AttributeError, TypeError):
-            delivery_id = None
-        if not delivery_id:  # no id from the platform: the content is the identity
-            delivery_id = "sha256:" + hashlib.sha256(raw).hexdigest()
-        return Delivery(
-            source=source.name,
-            headers=keep_headers(headers),
-            body=raw.decode("utf-8", "replace"),
-            received_at=self.clock().isoformat(),
-            delivery_id=delivery_id,
-        )
-
-    async def _dead_letter(self, delivery: Delivery, reason: str) -> None:
-        record = orjson.dumps(
-            {"reason": reason, "source": delivery.source, "delivery": delivery.to_bytes().decode()}
-        )
-        try:
-            await self._persist(
-                DEADLETTER, delivery.delivery_id.encode("utf-8", "surrogatepass"), record
-            )
+            await self._persist(DEADLETTER, *intake.dead_letter())
         except Unavailable:
             log.debug("cannot dead-letter an invalid delivery now")
 

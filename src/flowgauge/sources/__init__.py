@@ -1,6 +1,8 @@
 """Webhook sources: one module per provider, each with pure `verify` and `normalize`.
 
-`REGISTRY` is the explicit list of what the ingester accepts on `POST /webhooks/{source}`.
+`REGISTRY` is the one list of sources: what the ingester accepts on `POST /webhooks/{source}`
+(each has a `FLOWGAUGE_<NAME>_SECRET` setting). `PROVIDERS` are its platforms with a native
+adapter: every source but the generic one.
 """
 
 from __future__ import annotations
@@ -17,5 +19,6 @@ REGISTRY: dict[str, Source] = {
     )
     for module in (generic, github, gitlab, jira, plane, linear)
 }
+PROVIDERS: tuple[str, ...] = tuple(name for name in REGISTRY if name != generic.NAME)
 
-__all__ = ["REGISTRY", "Headers", "PayloadError", "SignatureError", "Source"]
+__all__ = ["PROVIDERS", "REGISTRY", "Headers", "PayloadError", "SignatureError", "Source"]

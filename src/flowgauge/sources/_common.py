@@ -1,17 +1,12 @@
-"""Helpers shared by the source modules: HMAC checks and payload reading."""
+"""Helpers shared by the source modules: the HMAC header check and payload reading."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import UTC, datetime
 from typing import Any
 
+from flowgauge.signing import hmac_hex, same
 from flowgauge.sources.base import Headers, PayloadError, SignatureError
-
-
-def hmac_sha256_hex(secret: bytes, raw_body: bytes) -> str:
-    return hmac.new(secret, raw_body, hashlib.sha256).hexdigest()
 
 
 def require_hmac_hex(
@@ -21,10 +16,7 @@ def require_hmac_hex(
     given = headers.get(header)
     if not given:
         raise SignatureError(f"missing {header} header")
-    expected = prefix + hmac_sha256_hex(secret, raw_body)
-    # surrogatepass: a header with undecodable bytes is a wrong signature, not a crash
-    given_bytes = given.strip().lower().encode("utf-8", "surrogatepass")
-    if not hmac.compare_digest(given_bytes, expected.encode()):
+    if not same(given.strip().lower(), prefix + hmac_hex(secret, raw_body)):
         raise SignatureError(f"{header} does not match the configured secret")
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import json
 import re
 from collections.abc import Iterable
@@ -19,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from flowgauge.model import FlowEvent
+from flowgauge.signing import same, standard_webhook_signature
 from flowgauge.sources._common import timestamp
 from flowgauge.sources.base import Headers, PayloadError, SignatureError
 
@@ -214,17 +214,6 @@ def links_from(texts: Iterable[Any], source: str, repo: str, sep: str = "#") -> 
 # --- signatures -----------------------------------------------------------------------------------
 
 
-def same(given: str, expected: str) -> bool:
-    """Constant-time comparison of two strings."""
-    return hmac.compare_digest(
-        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
-    )
-
-
-def _utf8(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")
-
-
 def standard_webhook_ok(secret: bytes, raw_body: bytes, headers: Headers) -> bool:
     """Standard Webhooks `webhook-signature: v1,<base64 HMAC-SHA256("{id}.{ts}.{body}")>`.
 
@@ -242,8 +231,7 @@ def standard_webhook_ok(secret: bytes, raw_body: bytes, headers: Headers) -> boo
             key = base64.b64decode(secret[6:], validate=True)
         except (binascii.Error, ValueError):
             key = secret
-    signed = _utf8(wid) + b"." + _utf8(ts) + b"." + raw_body
-    expected = "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    expected = standard_webhook_signature(key, wid, ts, raw_body)
     return any(same(sig, expected) for sig in sigs.split())
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flowgauge.model import Change, FlowEvent
+from flowgauge.signing import same
 from flowgauge.sources._gitlab_mr import merge_commits
 from flowgauge.sources._native import (
     Batch,
@@ -29,7 +30,6 @@ from flowgauge.sources._native import (
     opt_text,
     opt_when,
     require,
-    same,
     standard_webhook_ok,
     type_from_labels,
     when,

@@ -27,7 +27,7 @@ from flowgauge.model import FlowConfig
 if TYPE_CHECKING:
     import faust
 
-    from flowgauge.stream.app import WorkerState
+    from flowgauge.stream.state import WorkerState
 
 log = logging.getLogger(__name__)
 

@@ -4,23 +4,58 @@ Each agent calls `absorbed()` for every message it handles; the record of a part
 written into the table (key `\\x00o|<role>|<partition>`) at most every `persist_every` seconds,
 from inside the agent, so it goes to that partition's changelog and recovers with the
 timelines. `check()` runs on a timer: every hole below a partition's highest absorbed offset is
-re-read (`repair.reread`), once; the marker that follows the copies closes it.
+re-read (`admin.reread`), once; the marker that follows the copies closes it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, MutableMapping
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 import orjson
 
-from flowgauge.stream import repair
+from flowgauge.stream import admin
 from flowgauge.stream.offsets import REPAIR_KEY, TABLE_PREFIX, OffsetSet, table_key
 
 log = logging.getLogger(__name__)
+
+
+class Store(Protocol):
+    """Where the records are persisted: the table (written from inside the agent)."""
+
+    def __setitem__(self, key: bytes, value: bytes) -> None: ...
+
+
+class Message(Protocol):
+    """The part of a Faust message read here."""
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+
+class Event(Protocol):
+    """The part of a Faust stream event read here."""
+
+    @property
+    def key(self) -> bytes | None: ...
+
+    @property
+    def value(self) -> bytes: ...
+
+    @property
+    def message(self) -> Message: ...
+
+
+class Stream(Protocol):
+    """An agent's Faust stream, as far as `tracked` iterates it."""
+
+    def events(self) -> AsyncIterator[Event]: ...
 
 
 @dataclass
@@ -37,9 +72,7 @@ class GapKeeper:
     pending: dict[tuple[str, int], list[tuple[int, int]]] = field(default_factory=dict)
     _persisted_at: dict[tuple[str, int], float] = field(default_factory=dict)
 
-    def absorbed(
-        self, role: str, partition: int, offset: int, table: MutableMapping[Any, Any]
-    ) -> None:
+    def absorbed(self, role: str, partition: int, offset: int, table: Store) -> None:
         """Record one handled offset; persist the partition's record when it is due."""
         key = (role, partition)
         self.sets.setdefault(key, OffsetSet()).add(offset)
@@ -49,8 +82,8 @@ class GapKeeper:
             self._persisted_at[key] = now
 
     async def tracked(
-        self, stream: Any, role: str, table: MutableMapping[Any, Any]
-    ) -> AsyncIterator[tuple[int, bytes, bytes]]:
+        self, stream: Stream, role: str, table: Store
+    ) -> AsyncIterator[tuple[int, bytes | None, bytes]]:
         """The stream's (partition, key, value)s; each offset is recorded once handled.
 
         Repair markers are consumed here. The record is written while the stream still stands
@@ -66,9 +99,7 @@ class GapKeeper:
             finally:
                 self.absorbed(role, partition, offset, table)
 
-    def repaired(
-        self, role: str, partition: int, marker: bytes, table: MutableMapping[Any, Any]
-    ) -> None:
+    def repaired(self, role: str, partition: int, marker: bytes, table: Store) -> None:
         """A repair marker: the copies of [from, to) are below it, so the hole is closed."""
         data = orjson.loads(marker)
         key = (role, partition)
@@ -100,9 +131,7 @@ class GapKeeper:
         total = 0
         for role, partitions in sorted(by_role.items()):
             topic = self.topics[role]
-            committed = await repair.committed_offsets(
-                self.bootstrap, self.group, topic, partitions
-            )
+            committed = await admin.committed_offsets(self.bootstrap, self.group, topic, partitions)
             for partition in sorted(partitions):
                 total += await self._repair(role, topic, partition, committed.get(partition, 0))
         return total
@@ -112,13 +141,13 @@ class GapKeeper:
         high = max(record.end, committed)
         if high == 0 or not any(record.holes(0, high)):
             return 0  # the usual case: no hole, and no need to ask the broker for more
-        low = await repair.log_start(self.bootstrap, topic, partition)
+        low = await admin.log_start(self.bootstrap, topic, partition)
         pending = self.pending.setdefault((role, partition), [])
         count = 0
         for start, end in list(record.holes(low, high)):
             if (start, end) in pending:
                 continue
-            n = await repair.reread(self.bootstrap, topic, partition, start, end)
+            n = await admin.reread(self.bootstrap, topic, partition, start, end)
             pending.append((start, end))
             self.on_reread(role, n)
             count += n

@@ -1,19 +1,21 @@
-"""From a raw delivery to keyed canonical events: the normalize agent's whole logic, pure.
+"""From a delivery record to keyed canonical events: the normalize agent's whole logic, pure.
 
-Kept out of the agent so that replay, tests and the agent run the very same code.
+A record of format 2 carries the events the ingester's adapter made (`ingest/intake.py`): they
+are only routed here, by the config. A record of format 1 (written before the ingester
+normalized) goes through the same intake first, so such records already on a topic still count.
+Kept out of the agent so that `report`, the tests and the agent run the very same code.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-import orjson
-
-from flowgauge.engine.processor import route, state_key
+from flowgauge.engine.processor import route
+from flowgauge.ingest.intake import take_recorded
+from flowgauge.keys import state_key
 from flowgauge.model import DORA_TYPES, FlowConfig, FlowEvent
 from flowgauge.model.delivery import Delivery
-from flowgauge.sources import REGISTRY, PayloadError
 
 
 @dataclass(frozen=True)
@@ -32,19 +34,21 @@ class Normalized:
 
 
 def normalize_delivery(delivery: Delivery, config: FlowConfig) -> Normalized:
-    """Normalize and route; any failure is a reason for the dead-letter topic, never a crash."""
-    source = REGISTRY.get(delivery.source)
-    if source is None:
-        return Normalized(error=f"unknown source {delivery.source!r}")
-    try:
-        body: Any = orjson.loads(delivery.body)
-        events = source.normalize(delivery.headers, body)
-    except orjson.JSONDecodeError as exc:
-        return Normalized(error=f"body is not JSON: {exc}")
-    except PayloadError as exc:
-        return Normalized(error=str(exc))
-    except Exception as exc:  # an adapter bug must not stall the partition
-        return Normalized(error=f"normalize failed: {type(exc).__name__}: {exc}")
+    """The delivery's events, keyed and routed; any failure is a reason, never a crash.
+
+    The adapter runs only for a delivery without events (format 1, or read from a file).
+    """
+    events = delivery.events
+    if events is None:
+        intake = take_recorded(delivery)
+        if intake.error is not None:
+            return Normalized(error=intake.error)
+        events = intake.events
+    return route_events(events, config)
+
+
+def route_events(events: Iterable[FlowEvent], config: FlowConfig) -> Normalized:
+    """Each event with its stream and state key; unrouted and dropped ones counted."""
     keyed: list[tuple[str, FlowEvent]] = []
     unrouted = dropped = 0
     for event in events:
@@ -58,12 +62,6 @@ def normalize_delivery(delivery: Delivery, config: FlowConfig) -> Normalized:
     return Normalized(events=keyed, unrouted=unrouted, dropped=dropped)
 
 
-def dead_letter(delivery_bytes: bytes, reason: str, source: str) -> bytes:
-    """The dead-letter record: the reason, the source, and the delivery as it was received."""
-    return orjson.dumps(
-        {"reason": reason, "source": source, "delivery": delivery_bytes.decode("utf-8", "replace")}
-    )
-
-
 def encode_event(event: FlowEvent) -> bytes:
+    """An events-topic record: the canonical event's JSON (defaults left out)."""
     return event.model_dump_json(exclude_defaults=True).encode()

@@ -14,8 +14,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from flowgauge.model.loader import load_config
 from flowgauge.settings import Settings, split_hostport
 from flowgauge.stream import tansu_workarounds
-from flowgauge.stream.app import WorkerState, create_app
-from flowgauge.stream.topics import ensure_topics
+from flowgauge.stream.admin import ensure_topics
+from flowgauge.stream.state import WorkerState
+from flowgauge.stream.topology import create_app
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,6 @@ def run(settings: Settings) -> None:
     )
     # Changelog recovery fills the table with up to millions of values; the cyclic collector
     # would walk that growing heap again and again. The first rebuild re-enables it (and
-    # freezes what was recovered): `app.without_cyclic_gc`.
+    # freezes what was recovered): `recovery.without_cyclic_gc`.
     gc.disable()
     worker.execute_from_commandline()

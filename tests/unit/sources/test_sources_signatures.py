@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
 
 import pytest
 
+from flowgauge.signing import hmac_hex, standard_webhook_signature
 from flowgauge.sources import REGISTRY, SignatureError, github, gitlab, jira, linear, plane
 
 SECRET = b"s3cret"
 BODY = b'{"action":"opened"}'
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
-
-
-def hexmac(secret: bytes, body: bytes) -> str:
-    return hmac.new(secret, body, hashlib.sha256).hexdigest()
 
 
 def test_github_published_test_vector() -> None:
@@ -41,14 +36,14 @@ HMAC_SCHEMES = [
 @pytest.mark.parametrize(("module", "header", "prefix"), HMAC_SCHEMES)
 def test_body_hmac_schemes(module: ModuleType, header: str, prefix: str) -> None:
     verify = module.verify
-    good = prefix + hexmac(SECRET, BODY)
+    good = prefix + hmac_hex(SECRET, BODY)
     verify(SECRET, BODY, {header: good}, NOW)
     verify(SECRET, BODY, {header: good.upper() if not prefix else good}, NOW)
     for headers in (
         {},
         {header: ""},
-        {header: prefix + hexmac(b"other", BODY)},
-        {header: hexmac(SECRET, BODY) if prefix else "sha256=" + good},
+        {header: prefix + hmac_hex(b"other", BODY)},
+        {header: hmac_hex(SECRET, BODY) if prefix else "sha256=" + good},
     ):
         with pytest.raises(SignatureError):
             verify(SECRET, BODY, headers, NOW)
@@ -56,7 +51,7 @@ def test_body_hmac_schemes(module: ModuleType, header: str, prefix: str) -> None
 
 def test_jira_refuses_a_github_style_header_name() -> None:
     with pytest.raises(SignatureError):
-        jira.verify(SECRET, BODY, {"x-hub-signature-256": "sha256=" + hexmac(SECRET, BODY)}, NOW)
+        jira.verify(SECRET, BODY, {"x-hub-signature-256": "sha256=" + hmac_hex(SECRET, BODY)}, NOW)
 
 
 def test_gitlab_token_is_compared_as_plain_text() -> None:
@@ -75,11 +70,10 @@ def standard_headers(
     secret: bytes, body: bytes, sent: datetime, wid: str = "msg_1"
 ) -> dict[str, str]:
     ts = str(int(sent.timestamp()))
-    digest = hmac.new(secret, f"{wid}.{ts}.".encode() + body, hashlib.sha256).digest()
     return {
         "webhook-id": wid,
         "webhook-timestamp": ts,
-        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
+        "webhook-signature": standard_webhook_signature(secret, wid, ts, body),
     }
 
 
@@ -117,7 +111,7 @@ def linear_body(sent: datetime) -> bytes:
 )
 def test_linear_timestamp_window(age_s: int, accepted: bool) -> None:
     body = linear_body(NOW - timedelta(seconds=age_s))
-    headers = {"linear-signature": hexmac(SECRET, body)}
+    headers = {"linear-signature": hmac_hex(SECRET, body)}
     if accepted:
         linear.verify(SECRET, body, headers, NOW)
     else:
@@ -127,12 +121,12 @@ def test_linear_timestamp_window(age_s: int, accepted: bool) -> None:
 
 def test_linear_signature_and_header_timestamp_fallback() -> None:
     body = b'{"action":"create","type":"Issue"}'
-    signed = {"linear-signature": hexmac(SECRET, body)}
+    signed = {"linear-signature": hmac_hex(SECRET, body)}
     with pytest.raises(SignatureError, match="webhookTimestamp"):
         linear.verify(SECRET, body, signed, NOW)
     ms = str(int(NOW.timestamp() * 1000) - 5000)
     linear.verify(SECRET, body, {**signed, "linear-timestamp": ms}, NOW)
-    for headers in ({}, {"linear-signature": hexmac(b"other", body), "linear-timestamp": ms}):
+    for headers in ({}, {"linear-signature": hmac_hex(b"other", body), "linear-timestamp": ms}):
         with pytest.raises(SignatureError):
             linear.verify(SECRET, body, headers, NOW)
 

@@ -1,22 +1,51 @@
-"""Re-reading offsets the worker's state never absorbed, through the idempotent path.
+"""Broker I/O outside Faust: creating the topics, and re-reading offsets the state never absorbed.
 
-A hole [a, b) of a partition is read back with a plain consumer and produced again to the same
-partition, with the same key and value, followed by a repair marker naming [a, b). The agents
-handle the copies like any message (a timeline ignores events it holds, normalization derives
-the same event ids), and the marker closes the hole in the recorded offsets.
+`ensure_topics` creates the project's topics (ingester, worker and replay call it at start, so
+either can start first). The rest serves `gaps.py`: a hole [a, b) of a partition is read back
+with a plain consumer and produced again to the same partition, with the same key and value,
+followed by a repair marker naming [a, b). The agents handle the copies like any message (a
+timeline ignores events it holds; records carry the same event ids), and the marker closes the
+hole in the recorded offsets.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
 
+from flowgauge.settings import Settings
 from flowgauge.stream.offsets import REPAIR_KEY
+from flowgauge.stream.topics import Topics
 
 log = logging.getLogger(__name__)
+
+
+async def ensure_topics(settings: Settings, timeout_ms: int = 10_000) -> None:
+    """Create the project's topics with `settings.partitions` partitions if they are missing."""
+    topics = Topics.of(settings)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=timeout_ms)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        replicas = settings.replication_factor
+        wanted = [
+            NewTopic(name, num_partitions=settings.partitions, replication_factor=replicas)
+            for name in topics.all()
+            if name not in existing
+        ]
+        if wanted:
+            response = await admin.create_topics(wanted, timeout_ms=timeout_ms)
+            for error in getattr(response, "topic_errors", ()):
+                name, code = error[0], error[1]
+                if code not in (0, 36):  # 36: TOPIC_ALREADY_EXISTS (a racing process made it)
+                    raise RuntimeError(f"cannot create topic {name}: error code {code}")
+    finally:
+        await admin.close()
 
 
 async def log_start(bootstrap: str, topic: str, partition: int) -> int:
@@ -99,6 +128,4 @@ async def reread(
 
 
 def _now() -> float:
-    import time
-
     return time.monotonic()

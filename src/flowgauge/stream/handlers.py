@@ -1,0 +1,110 @@
+"""What the two agents do with one record: the logic between Faust's stream and the state.
+
+The collaborators are Protocols, not Faust types: the agents pass a Faust table and topics, the
+tests a dict and a list-backed sender, and both run this very code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from flowgauge.engine.timeline import Timeline
+from flowgauge.keys import partition_for, partition_key
+from flowgauge.model import FlowEvent
+from flowgauge.model.deadletter import DeadLetter
+from flowgauge.model.delivery import Delivery
+from flowgauge.stream.pipeline import encode_event, normalize_delivery
+from flowgauge.stream.state import WorkerState
+
+
+class Table(Protocol):
+    """The part of the Faust table the handlers use: one timeline's bytes per state key."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def __setitem__(self, key: bytes, value: bytes) -> None: ...
+
+
+class Sender(Protocol):
+    """The part of a Faust topic the handlers use (the events and dead-letter topics)."""
+
+    async def send(
+        self, *, key: bytes | None = None, value: bytes, partition: int | None = None
+    ) -> object: ...
+
+
+@dataclass
+class Handlers:
+    """The normalize agent's `normalize`, the timelines agent's `apply_record`; both `apply`."""
+
+    state: WorkerState
+    table: Table
+    events_topic: Sender
+    dead_topic: Sender
+    partitions: int
+
+    async def normalize(self, partition: int, value: bytes) -> None:
+        """A delivery record's events: applied here when their state lives on this partition
+        (`flowgauge/keys.py`), else sent to the events topic on the partition it lives on.
+        """
+        state = self.state
+        try:
+            delivery = Delivery.from_bytes(value)
+        except (ValueError, KeyError, TypeError) as exc:
+            await self._dead(value, f"bad delivery record: {exc}", "raw")
+            return
+        result = normalize_delivery(delivery, state.config)
+        if result.error is not None:
+            await self._dead(value, result.error, delivery.source, delivery.delivery_id)
+            state.metrics.deliveries.labels(delivery.source, "dead_letter").inc()
+            return
+        for key, event in result.events:
+            home = partition_for(partition_key(event), self.partitions)
+            if home == partition:
+                self.apply(key.encode(), event)
+            else:
+                await self.events_topic.send(
+                    key=key.encode(), value=encode_event(event), partition=home
+                )
+        if result.unrouted:
+            state.metrics.events.labels("unrouted").inc(result.unrouted)
+        if result.dropped:
+            state.metrics.events.labels("dropped").inc(result.dropped)
+        outcome = "normalized" if result.events else ("unrouted" if result.unrouted else "ignored")
+        state.metrics.deliveries.labels(delivery.source, outcome).inc()
+
+    async def apply_record(self, raw_key: bytes | None, value: bytes) -> None:
+        """An events-topic record: decode it, then `apply`."""
+        try:
+            event = FlowEvent.model_validate_json(value)
+        except ValueError as exc:
+            await self._dead(value, f"bad event: {exc}", "events")
+            return
+        if raw_key is None:
+            await self._dead(value, "bad event: a record without a state key", "events")
+            return
+        self.apply(raw_key, event)
+
+    def apply(self, raw_key: bytes, event: FlowEvent) -> None:
+        """Add the event to its key's timeline; a new event replaces the key's contribution."""
+        state, table, key = self.state, self.table, raw_key.decode()
+        if not state.processor.accepts(key):  # its stream left the config meanwhile
+            state.metrics.events.labels("unrouted").inc()
+            return
+        current = table.get(raw_key)
+        timeline = Timeline.from_bytes(current) if current else Timeline.from_events(())
+        updated = timeline.add(event)
+        if updated is None:
+            state.metrics.events.labels("duplicate").inc()
+            return
+        cached = state.processor.apply(key, updated)
+        table[raw_key] = updated.to_bytes(cached)  # the derived facts too: a faster rebuild
+        state.metrics.events.labels("applied").inc()
+
+    async def _dead(self, value: bytes, reason: str, source: str, key: str | None = None) -> None:
+        await self.dead_topic.send(
+            key=key.encode() if key is not None else None,
+            value=DeadLetter.of(value, reason, source).to_bytes(),
+        )
+        self.state.metrics.dead_letters.labels(source).inc()
