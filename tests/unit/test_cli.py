@@ -60,6 +60,58 @@ def test_check_config_refuses_a_commitment_that_is_no_stage(
     assert "commitment 'qa' is not a stage" in capsys.readouterr().err
 
 
+FORECASTS = """\
+    sle: 10d
+    forecast: {history: 30d}
+    forecasts:
+      - {name: checkout-epic, match: {parent: ACME-100}, due: 2026-12-31}
+      - {name: bugs, match: {item_type: [bug, defect]}}
+"""
+
+
+def test_check_config_accepts_the_contract_forecasts_and_warns_of_parent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path, "f.yaml", GOOD.replace("    window: 30d\n", "    window: 30d\n" + FORECASTS)
+    )
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "forecasts checkout-epic: warning: events do not carry parent yet" in out
+    assert "forecasts bugs" not in out
+    assert out.endswith("OK\n")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "message"),
+    [
+        ("history: 30d", "history: 1.5d", 6, "streams.0.forecast.history", "whole number of days"),
+        ("history: 30d", "history: 0d", 6, "streams.0.forecast.history", "whole number of days"),
+        ("history: 30d", "history: 36h", 6, "streams.0.forecast.history", "whole number of days"),
+        ("name: checkout-epic", "name: wip", 8, "streams.0.forecasts.0.name", "`wip` is the"),
+        ("match: {parent: ACME-100}", "match: {}", 8, "streams.0.forecasts.0.match", "one of"),
+        ("parent: ACME-100", "epic: A", 8, "streams.0.forecasts.0.match.epic", "Extra inputs"),
+        ("due: 2026-12-31", "due: soon", 8, "streams.0.forecasts.0.due", "valid date"),
+        ("name: checkout-epic", "name: bugs", 3, "streams.0", "forecasts names must be unique"),
+    ],
+)
+def test_check_config_names_the_forecast_field(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    line: int,
+    field: str,
+    message: str,
+) -> None:
+    forecasts = FORECASTS.replace(old, new, 1)
+    text = GOOD.replace("    window: 30d\n", "    window: 30d\n" + forecasts)
+    path = write(tmp_path, "f.yaml", text)
+    assert main(["check-config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:{line}: {field}:" in err and message in err, err
+
+
 def test_report_formats_agree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write(tmp_path, "c.yaml", GOOD)
     events = tmp_path / "e.jsonl"
