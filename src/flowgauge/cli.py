@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,7 +71,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     except (ConfigError, RecordError, OSError) as exc:
         print(f"flowgauge report: {exc}", file=sys.stderr)
         return 1
-    text = report.prom_text(processor)
+    wall = time.time_ns() // 1000
+    text = report.prom_text(processor, wall)
     if args.format == "prom":
         sys.stdout.write(text)
         return 0
@@ -79,6 +81,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         sys.stdout.write(report.compare(rows, args.compare))
         return 0
     sys.stdout.write(report.FORMATS[args.format](rows))
+    if args.format == "table":
+        sys.stdout.write(report.forecast_sentences(processor.snapshot(wall)))
     return 0
 
 

@@ -180,3 +180,40 @@ def test_report_counts_state_events_that_map_to_no_stage(
     prom = capsys.readouterr().out
     assert 'flowgauge_unmapped_state_events{stream="delivery"} 1.0' in prom
     assert 'flowgauge_wip_items{stage="backlog",stream="delivery"} 1.0' in prom  # B did not move
+
+
+def test_report_table_says_one_sentence_per_forecast_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """History of 2 days: 0 completions, then 2 (A, C): days of 0 or 2, equally likely.
+    Two started items remain, P(S_d >= 2) = 1 - 2^-d: 85 % after 3 days (7/8). `bugs` holds
+    one bug (B, not started): P(S_d >= 1) is the same, 1 - 2^-d; its due date 2026-11-03 ends
+    (24:00 UTC) 2 whole days after now (2026-11-02T00:00): 3/4."""
+    cfg = GOOD.replace(
+        "    window: 30d\n",
+        "    window: 30d\n    forecast: {history: 2d}\n    forecasts:\n"
+        "      - {name: bugs, match: {item_type: bug}, due: 2026-11-03}\n",
+    )
+    more = [
+        {"id": "5", "type": "created", "item": "C", "at": "2026-11-01T06:00:00Z", "state": "Doing"},
+        {"id": "6", "type": "state", "item": "C", "at": "2026-11-01T07:00:00Z", "state": "Done"},
+        {"id": "7", "type": "created", "item": "D", "at": "2026-11-01T08:00:00Z", "state": "Doing"},
+        {"id": "8", "type": "created", "item": "E", "at": "2026-11-01T09:00:00Z", "state": "Doing"},
+        {
+            "id": "9",
+            "type": "state",
+            "item": "B",
+            "at": "2026-11-01T12:00:00Z",
+            "item_type": "bug",
+            "state": "Todo",
+        },
+    ]
+    events = tmp_path / "e.jsonl"
+    events.write_bytes(b"\n".join(orjson.dumps(e) for e in [*EVENTS, *more]))
+    assert main(["report", "--config", str(write(tmp_path, "c.yaml", cfg)), str(events)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [
+        "delivery/wip: 85 % chance to finish the 2 remaining items by 2026-11-05.",
+        "delivery/bugs: 85 % chance to finish the 1 remaining item by 2026-11-05; "
+        "75 % chance by the due date 2026-11-03.",
+    ]
