@@ -7,13 +7,20 @@ v items, the number of d-day sequences whose sum is s is the coefficient of x^s 
 Python integers, and every "P(...) >= c" test is the integer comparison
 `q * count >= p * H^d` with c = p/q, so the answer never depends on rounding.
 
-Speed (the bench asks < 50 ms for 90 days of history and 500 remaining items) comes from
-packing a polynomial's integer coefficients into one big integer, one fixed-width slot per
+The integer counts are packed into one big integer per polynomial, one fixed-width slot per
 coefficient (Kronecker substitution): a convolution step is then a few shifts, small-integer
 multiplications and additions of one big integer, which CPython does in C. A slot can never
 overflow into its neighbour, because every coefficient, and every sum of coefficients, counts
 distinct sequences and so is at most H^d < 2^width. For `when`, only sums below R matter
 (P(S_d >= R) = 1 - count(S_d < R) / H^d), so the polynomial is cut at degree R after each step.
+
+Speed (the bench asks < 50 ms for 90 days of history and 500 remaining items): the counts of
+`when` grow by log2(H) bits a day, so hundreds of days of 500 slots cost ~0.3 s in integers.
+`when` therefore walks the days with a float64 convolution (`numpy.convolve`, a direct sum of
+nonnegative products) whose rounding error has a proven bound (`_float_error`): where the float
+is farther from the threshold than that bound, the integer comparison is known to give the
+same answer; where it is not, the integers are computed and decide (`_ExactBelow`). Either way
+the answer is the one the integer counts give. `when_exact` is the all-integer walk (tests).
 
 Pure math: no Faust, no I/O, no clock.
 """
@@ -26,12 +33,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+import numpy as np
+from numpy.typing import NDArray
+
 #: The confidence levels of CONTRACT.md's `confidence` label, as exact fractions.
 CONFIDENCES: tuple[Fraction, ...] = (Fraction(1, 2), Fraction(17, 20), Fraction(19, 20))
 #: How-many horizons in days.
 HORIZONS: tuple[int, ...] = (7, 14, 30)
 #: `when` answers beyond this many days are not exposed (METRICS.md).
 MAX_DAYS = 730
+#: Due dates further away than this get no due probability (it would cost a step per day).
+MAX_DUE_DAYS = 10 * 365
 DAY_SECONDS = 86_400
 #: 1 - P below this rounds P to the float 1.0 (half an ulp below 1.0; ties go to the even 1.0).
 _FLOAT_ONE_GAP = Fraction(1, 2**54)
@@ -184,13 +196,13 @@ class Completion:
     due: float | None  # None: no due date, or one too far away to decide (docs/forecasts.md)
 
 
-def when(
+def when_exact(
     daily: DailyThroughput,
     remaining: int,
     due_days: int | None = None,
     confidences: Sequence[Fraction] = CONFIDENCES,
 ) -> Completion:
-    """Smallest d with P(S_d >= R) >= c per confidence, and P(S_due >= R) rounded to a float.
+    """`when`, all in integers: the due probability is P exactly, rounded once to a float.
 
     P(S_d >= R) never decreases with d (days add nonnegative counts), so one pass over
     d = 1, 2, ... finds each confidence's d in turn. The due probability reuses the same pass;
@@ -234,3 +246,110 @@ def probability_at_least(daily: DailyThroughput, remaining: int, days: int) -> F
     for _ in range(days):
         packed.step()
     return 1 - Fraction(packed.below(), packed.denominator)
+
+
+_UNIT = 2.0**-53  # float64 unit roundoff
+_TINY = 2.0**-1074  # the smallest subnormal: the most an underflow can lose per operation
+
+
+def _gamma(n: int) -> float:
+    """Higham's gamma_n = n·u / (1 - n·u): the relative error bound of n float operations."""
+    return n * _UNIT / (1 - n * _UNIT)
+
+
+def _float_error(days: int, terms: int, slots: int) -> tuple[float, float]:
+    """(relative, absolute) bound of the float P(S_days < R) against the exact one.
+
+    Each convolution output is a sum of at most `terms` products of nonnegative floats, and the
+    probabilities p_v = w_v / total are rounded once each: every coefficient carries a relative
+    error of at most (1 + gamma_{terms+1})^days - 1; the final sum of `slots` coefficients adds
+    gamma_slots. Underflow adds at most one subnormal per operation. The bound is then doubled
+    and padded for the rounding of the thresholds themselves.
+    """
+    relative = (1 + _gamma(terms + 1)) ** days * (1 + _gamma(slots)) - 1
+    absolute = days * slots * (terms + 1) * _TINY
+    return 2 * relative + 1e-12, 2 * absolute
+
+
+class _ExactBelow:
+    """count(S_d < R) and H^d in integers, walked forward on demand (near-ties only)."""
+
+    def __init__(self, daily: DailyThroughput, remaining: int) -> None:
+        self._packed = _Packed(daily, remaining)
+
+    def meets(self, days: int, c: Fraction) -> bool:
+        """P(S_days >= R) >= c, decided by the integer counts."""
+        while self._packed.days < days:
+            self._packed.step()
+        below, denominator = self._packed.below(), self._packed.denominator
+        return c.denominator * below <= (c.denominator - c.numerator) * denominator
+
+
+def when(
+    daily: DailyThroughput,
+    remaining: int,
+    due_days: int | None = None,
+    confidences: Sequence[Fraction] = CONFIDENCES,
+) -> Completion:
+    """Smallest d with P(S_d >= R) >= c per confidence, and P(S_due >= R) as a float.
+
+    The days are exactly `when_exact`'s (see the module docstring). The due probability is the
+    float convolution's value (within 1e-9 of P), moved to the right side of each confidence
+    whose day is known: so `due < c` holds exactly when the c-forecast ends after the due date.
+    """
+    if remaining <= 0 or daily.all_zero or (due_days is not None and due_days <= 0):
+        return when_exact(daily, remaining, due_days, confidences)
+    if due_days is not None and due_days > MAX_DUE_DAYS:
+        due_days = None  # not exposed (docs/forecasts.md)
+    probabilities = np.array([0.0] * (daily.largest + 1))
+    for v, weight in daily.weights:
+        probabilities[v] = weight / daily.total
+    terms = len(daily.weights)
+    below: NDArray[np.float64] = np.array([1.0])
+    exact = _ExactBelow(daily, remaining)
+    days: dict[Fraction, int] = {}
+    pending = sorted(confidences)
+    due: float | None = None
+    d = 0
+    while pending or (due_days is not None and due is None):
+        d += 1
+        below = np.convolve(below, probabilities)[:remaining]
+        mass = float(below.sum())  # P(S_d < R), approximately
+        relative, absolute = _float_error(d, terms, len(below))
+        while pending and _meets(mass, pending[0], relative, absolute, exact, d):
+            days[pending.pop(0)] = d
+        if d == MAX_DAYS:
+            pending = []  # not exposed beyond MAX_DAYS
+        if due_days is not None and due is None and (d == due_days or 1.0 - mass == 1.0):
+            due = 1.0 - mass  # P only grows with d: once it rounds to 1.0 it stays there
+    if due is None:
+        return Completion(days, None)
+    return Completion(days, _consistent(due, due_days, days, confidences))
+
+
+def _meets(
+    mass: float, c: Fraction, relative: float, absolute: float, exact: _ExactBelow, d: int
+) -> bool:
+    """P(S_d >= R) >= c: the float where its error bound decides, else the integers."""
+    threshold = float(1 - c)  # P(S_d < R) <= 1 - c
+    if mass * (1 + relative) + absolute < threshold * (1 - _UNIT):
+        return True
+    if mass * (1 - relative) - absolute > threshold * (1 + _UNIT):
+        return False
+    return exact.meets(d, c)
+
+
+def _consistent(
+    due: float, due_days: int | None, days: dict[Fraction, int], confidences: Sequence[Fraction]
+) -> float:
+    """The float due probability, on the exact side of every confidence whose day is known
+    (or known to be beyond MAX_DAYS): P(S_due >= R) >= c exactly when due_days >= d_c."""
+    assert due_days is not None
+    for c in confidences:
+        level = float(c)
+        found = days.get(c)
+        if found is not None and due_days >= found:
+            due = max(due, level)
+        elif (found is not None or due_days <= MAX_DAYS) and due >= level:
+            due = math.nextafter(level, 0.0)
+    return min(max(due, 0.0), 1.0)

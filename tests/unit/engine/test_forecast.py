@@ -21,6 +21,7 @@ from flowgauge.engine.forecast import (
     how_many,
     probability_at_least,
     when,
+    when_exact,
 )
 
 HALF, P85, P95 = CONFIDENCES
@@ -120,9 +121,47 @@ def test_weights_are_reduced_without_changing_probabilities() -> None:
 
 def test_far_due_date_is_one_once_the_float_rounds_to_one() -> None:
     daily = DailyThroughput.of([0, 3, 5])
-    assert when(daily, 10, due_days=100_000).due == 1.0
-    # beyond MAX_DAYS and not yet 1.0 as a float: not decided (not exposed)
-    assert when(DailyThroughput.of([1] + [0] * 9), 100, due_days=MAX_DAYS + 1).due is None
+    assert when(daily, 10, due_days=3000).due == 1.0
+    assert when_exact(daily, 10, due_days=100_000).due == 1.0
+    # beyond MAX_DAYS and not yet 1.0 as a float: the integer walk does not decide
+    assert when_exact(DailyThroughput.of([1] + [0] * 9), 100, due_days=MAX_DAYS + 1).due is None
+    # the float walk goes on to the due date (cheap), up to ten years
+    slow = DailyThroughput.of([1] + [0] * 9)  # 73 items expected in 731 days: P(>= 100) small
+    far = when(slow, 100, due_days=MAX_DAYS + 1).due
+    assert far is not None
+    assert abs(far - float(probability_at_least(slow, 100, MAX_DAYS + 1))) < 1e-9
+    assert when(daily, 10, due_days=100_000).due is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    samples=st.lists(st.integers(0, 12), min_size=1, max_size=40),
+    remaining=st.integers(1, 300),
+    due=st.integers(1, 200),
+)
+def test_the_float_walk_gives_the_integer_answers(
+    samples: list[int], remaining: int, due: int
+) -> None:
+    """`when` (float walk, integers at near-ties) equals `when_exact` (integers throughout);
+    its due probability is within 1e-9 and on the exact side of every confidence."""
+    daily = DailyThroughput.of(samples)
+    fast, exact = when(daily, remaining, due), when_exact(daily, remaining, due)
+    assert fast.days == exact.days
+    assert exact.due is not None and fast.due is not None
+    assert abs(fast.due - exact.due) <= 1e-9
+    for c in CONFIDENCES:
+        assert (fast.due >= float(c)) == (probability_at_least(daily, remaining, due) >= c)
+
+
+@pytest.mark.parametrize(
+    ("samples", "remaining"),
+    [([0, 2], 2), ([0, 1], 1), ([0, 0, 0, 1], 1), ([0] * 19 + [1], 1), ([1, 3], 4)],
+)
+def test_exact_ties_are_decided_by_the_integers(samples: list[int], remaining: int) -> None:
+    """P(S_d >= R) equal to a confidence exactly (1/2 after one day of {0, 1}; 1 - (19/20)^1
+    = 1/20 ...): the float sits on the threshold and the integer counts decide."""
+    daily = DailyThroughput.of(samples)
+    assert when(daily, remaining).days == when_exact(daily, remaining).days
 
 
 samples_st = st.lists(st.integers(0, 6), min_size=1, max_size=12)
@@ -135,7 +174,9 @@ def test_when_is_the_smallest_day_meeting_each_confidence(
 ) -> None:
     daily = DailyThroughput.of(samples)
     result = when(daily, remaining, due_days=due)
-    assert result.due == float(reference_at_least(samples, due, remaining))
+    expected = reference_at_least(samples, due, remaining)
+    assert when_exact(daily, remaining, due_days=due).due == float(expected)
+    assert result.due is not None and abs(result.due - float(expected)) <= 1e-9
     if max(samples) == 0:
         assert result.days == {}
         return
