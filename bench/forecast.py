@@ -5,8 +5,9 @@ daily samples changed: the how-many distributions (7, 14, 30 days at three confi
 `when` of the 500 items (with a due date, so the due probability rides on the same pass). A
 scrape whose inputs did not change pays only the H + 1 bisections and a cache lookup.
 
-Throughput is drawn from three seeded shapes: steady (~5 a day), bursty (many idle days, some
-big ones) and slow (~2 a day); each line gives the median of `runs` computations in ms.
+Throughput is drawn from four seeded shapes: steady (~5 a day), bursty (many idle days, some
+big ones), slow (~2 a day) and bulk (~3 a day and one day that closed 300 items at once); each
+line gives the median of `runs` computations in ms.
 `measure()` returns the figures for bench/run.py to include.
 """
 
@@ -23,10 +24,16 @@ HISTORY_DAYS = 90
 REMAINING = 500
 TARGET_MS = 50.0
 
-SHAPES: dict[str, Callable[[random.Random], int]] = {
-    "steady": lambda rng: sum(rng.random() < 0.5 for _ in range(10)),
-    "bursty": lambda rng: rng.choice([0, 0, 0, 1, 2, 5, 12]),
-    "slow": lambda rng: sum(rng.random() < 0.2 for _ in range(10)),
+
+def _days(draw: Callable[[random.Random], int]) -> Callable[[random.Random], list[int]]:
+    return lambda rng: [draw(rng) for _ in range(HISTORY_DAYS)]
+
+
+SHAPES: dict[str, Callable[[random.Random], list[int]]] = {
+    "steady": _days(lambda rng: sum(rng.random() < 0.5 for _ in range(10))),
+    "bursty": _days(lambda rng: rng.choice([0, 0, 0, 1, 2, 5, 12])),
+    "slow": _days(lambda rng: sum(rng.random() < 0.2 for _ in range(10))),
+    "bulk": lambda rng: [rng.randint(0, 6) for _ in range(HISTORY_DAYS - 1)] + [300],
 }
 
 
@@ -46,9 +53,8 @@ def stream_cost_ms(samples: list[int], due_days: int | None, runs: int) -> float
 def measure(runs: int = 5) -> dict[str, dict[str, float]]:
     """Per shape: the mean daily throughput, the p95 days of `when`, and the cost in ms."""
     result = {}
-    for name, draw in SHAPES.items():
-        rng = random.Random(19)
-        samples = [draw(rng) for _ in range(HISTORY_DAYS)]
+    for name, shape in SHAPES.items():
+        samples = shape(random.Random(19))
         daily = DailyThroughput.of(samples)
         p95 = max(when(daily, REMAINING).days.values(), default=0)
         result[name] = {

@@ -13,12 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flowgauge.engine import forecast
 from flowgauge.engine.forecast import (
     CONFIDENCES,
     MAX_DAYS,
     DailyThroughput,
     confidence_label,
     how_many,
+    how_many_exact,
     probability_at_least,
     when,
     when_exact,
@@ -226,3 +228,29 @@ def test_monte_carlo_agrees_within_sampling_tolerance(
         if d > 1:
             earlier = np.asarray(samples)[rng.integers(0, len(samples), size=(runs, d - 1))]
             assert np.mean(earlier.sum(axis=1) >= remaining) < float(c) + tolerance
+
+
+@settings(max_examples=150, deadline=None)
+@given(samples=st.lists(st.integers(0, 40), min_size=1, max_size=40))
+def test_how_many_in_floats_gives_the_integer_answers(samples: list[int]) -> None:
+    daily = DailyThroughput.of(samples)
+    assert how_many(daily) == how_many_exact(daily)
+
+
+def test_near_ties_go_to_the_integers_and_clear_cases_do_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[tuple[int, ...]] = []
+
+    def counting(
+        daily: DailyThroughput, horizons: tuple[int, ...], cs: tuple[Fraction, ...]
+    ) -> dict[tuple[int, Fraction], int]:
+        calls.append(horizons)
+        return how_many_exact(daily, horizons, cs)
+
+    monkeypatch.setattr(forecast, "how_many_exact", counting)
+    assert how_many(DailyThroughput.of([3] * 30))[(30, P95)] == 90
+    assert calls == []  # P(S_30 >= 90) = 1, P(S_30 >= 91) = 0: the floats decide
+    # {0, 2} over one day: P(S_1 >= 2) = 1/2 exactly, the 0.5 threshold: the integers decide
+    assert how_many(DailyThroughput.of([0, 2]), horizons=(1,))[(1, HALF)] == 2
+    assert calls == [(1,)]
