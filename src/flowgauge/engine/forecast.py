@@ -152,10 +152,11 @@ def when(
     float convolution's value (within 1e-9 of P), moved to the right side of each confidence
     whose day is known: so `due < c` holds exactly when the c-forecast ends after the due date.
     """
-    if remaining <= 0 or daily.all_zero or (due_days is not None and due_days <= 0):
-        return when_exact(daily, remaining, due_days, confidences)
-    if due_days is not None and due_days > MAX_DUE_DAYS:
-        due_days = None  # not exposed (docs/forecasts.md)
+    if remaining <= 0 or daily.all_zero:
+        return when_exact(daily, remaining, due_days, confidences)  # no walk: answered at once
+    past_due = due_days is not None and due_days <= 0  # S_0 = 0 < R: cannot finish, P = 0
+    if past_due or (due_days is not None and due_days > MAX_DUE_DAYS):
+        due_days = None  # beyond MAX_DUE_DAYS: not exposed (docs/forecasts.md)
     probabilities, terms = _probabilities(daily), len(daily.weights)
     below: NDArray[np.float64] = np.array([1.0])
     exact = _ExactBelow(daily, remaining)
@@ -175,7 +176,7 @@ def when(
         if due_days is not None and due is None and (d == due_days or 1.0 - mass == 1.0):
             due = 1.0 - mass  # P only grows with d: once it rounds to 1.0 it stays there
     if due is None:
-        return Completion(days, None)
+        return Completion(days, 0.0 if past_due else None)
     return Completion(days, _consistent(due, due_days, days, confidences))
 
 
