@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def cmd_worker(_: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from flowgauge.engine.forecast_state import unsupported_keys
     from flowgauge.model.loader import ConfigError, load_config
 
     try:
@@ -46,6 +48,14 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     for stream in config.streams:
         stages = ", ".join(f"{s.name} ({s.kind})" for s in stream.stages)
         print(f"{args.file}: stream {stream.name}: {stages}")
+        for target in stream.forecasts:
+            missing = unsupported_keys(target)
+            if missing:
+                print(
+                    f"{args.file}: stream {stream.name}: forecasts {target.name}: warning: "
+                    f"events do not carry {', '.join(missing)} yet, so this target is not "
+                    "forecast (docs/forecasts.md)"
+                )
     print(f"{args.file}: OK")
     return 0
 
@@ -61,7 +71,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     except (ConfigError, RecordError, OSError) as exc:
         print(f"flowgauge report: {exc}", file=sys.stderr)
         return 1
-    text = report.prom_text(processor)
+    wall = time.time_ns() // 1000
+    text = report.prom_text(processor, wall)
     if args.format == "prom":
         sys.stdout.write(text)
         return 0
@@ -70,6 +81,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         sys.stdout.write(report.compare(rows, args.compare))
         return 0
     sys.stdout.write(report.FORMATS[args.format](rows))
+    if args.format == "table":
+        sys.stdout.write(report.forecast_sentences(processor.snapshot(wall)))
     return 0
 
 

@@ -142,6 +142,72 @@ BOTTLENECK = _f(
 )
 SIGNAL_FAMILIES = (STAGE_SIGNAL, SIGNAL_VALUE, BOTTLENECK_SCORE, BOTTLENECK)
 
+# Forecasts and SLE attainment (METRICS.md "Forecasts"; docs/forecasts.md).
+FORECAST_ITEMS = _f(
+    "forecast_items",
+    "Items the stream completes in the next `days` days with probability >= confidence "
+    "(exact convolution of the daily throughput of the last forecast.history days).",
+    "stream",
+    "days",
+    "confidence",
+)
+FORECAST_COMPLETION = _f(
+    "forecast_completion_seconds",
+    "Whole days (in seconds) until the target's remaining items are done with probability "
+    ">= confidence (target wip: the started WIP).",
+    "stream",
+    "target",
+    "confidence",
+)
+FORECAST_DUE = _f(
+    "forecast_due_ratio",
+    "Probability of finishing the target's remaining items by the end of its due date (UTC).",
+    "stream",
+    "target",
+)
+FORECAST_REMAINING = _f(
+    "forecast_remaining_items",
+    "Items the forecast target still has to finish (wip: started, not complete).",
+    "stream",
+    "target",
+)
+FORECAST_DUE_TIMESTAMP = _f(
+    "forecast_due_timestamp_seconds",
+    "End (24:00 UTC) of the target's due date, epoch seconds.",
+    "stream",
+    "target",
+)
+SLE_ATTAINMENT = _f(
+    "sle_attainment_ratio",
+    "Share of the cycle times of items completed in window that are <= the stream's SLE.",
+    "stream",
+)
+FORECAST_FAMILIES = (
+    FORECAST_ITEMS,
+    FORECAST_COMPLETION,
+    FORECAST_DUE,
+    FORECAST_REMAINING,
+    FORECAST_DUE_TIMESTAMP,
+    SLE_ATTAINMENT,
+)
+
+
+def _forecast_samples(m: StreamMetrics, out: dict[str, GaugeMetricFamily]) -> None:
+    s = m.stream
+    for (days, confidence), items in m.forecast.items.items():
+        out[FORECAST_ITEMS.name].add_metric([s, str(days), confidence], items)
+    for t in m.forecast.targets:
+        for confidence, seconds in t.completion.items():
+            out[FORECAST_COMPLETION.name].add_metric([s, t.target, confidence], seconds)
+        if t.due is not None:
+            out[FORECAST_DUE.name].add_metric([s, t.target], t.due)
+        if t.due_seconds is not None:
+            out[FORECAST_DUE_TIMESTAMP.name].add_metric([s, t.target], t.due_seconds)
+        out[FORECAST_REMAINING.name].add_metric([s, t.target], t.remaining)
+    if m.sle_attainment is not None:
+        out[SLE_ATTAINMENT.name].add_metric([s], m.sle_attainment)
+
+
 FLOW_FAMILIES = (
     WIP,
     BLOCKED,
@@ -157,6 +223,7 @@ FLOW_FAMILIES = (
     DEFECT,
     *SIGNAL_FAMILIES,
     UNMAPPED,
+    *FORECAST_FAMILIES,
 )
 DORA_FAMILIES = (DEPLOY_FREQ, LEAD_CHANGES, CFR, TTR, UNLINKED, NO_CHANGE_TIMES)
 
@@ -190,6 +257,7 @@ def _stream_samples(m: StreamMetrics, out: dict[str, GaugeMetricFamily]) -> None
     ):
         if value is not None:
             out[family.name].add_metric([s], value)
+    _forecast_samples(m, out)
 
 
 def _signal_samples(m: StreamSignals, out: dict[str, GaugeMetricFamily]) -> None:

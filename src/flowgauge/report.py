@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
 from flowgauge.engine.processor import Processor
+from flowgauge.engine.snapshot import Snapshot, TargetForecast
 from flowgauge.exposition import render
 from flowgauge.model import FlowConfig
 from flowgauge.records import read_events
@@ -90,6 +93,38 @@ def compare(rows: list[Sample], baseline_path: Path) -> str:
             f"{_number(old)}  {_number(new)}  {change}"
         )
     return "\n".join(lines) + "\n"
+
+
+def forecast_sentences(snapshot: Snapshot) -> str:
+    """One sentence per forecast target, for people: the 85 % date and the due-date odds."""
+    lines = [
+        f"{m.stream}/{t.target}: {_sentence(t, snapshot.now_seconds)}"
+        for m in snapshot.streams
+        for t in m.forecast.targets
+    ]
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _sentence(t: TargetForecast, now_seconds: float) -> str:
+    items = "item" if t.remaining == 1 else "items"
+    if t.remaining == 0:
+        text = "nothing remains"
+    elif "0.85" in t.completion:
+        by = _date(now_seconds + t.completion["0.85"])
+        text = f"85 % chance to finish the {t.remaining} remaining {items} by {by}"
+    else:
+        text = (
+            f"{t.remaining} remaining {items}, no forecast: no completion in the history, "
+            "or more than 730 days away"
+        )
+    if t.due is not None and t.due_seconds is not None:
+        chance = math.floor(t.due * 1000) / 10  # never rounds a near-certainty up to 100 %
+        text += f"; {chance:g} % chance by the due date {_date(t.due_seconds - 86_400)}"
+    return text + "."
+
+
+def _date(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).date().isoformat()
 
 
 def _number(value: float | None) -> str:

@@ -147,3 +147,49 @@ def test_shuffled_duplicated_scenario_equals_the_batch_report(stack: Stack, tmp_
 
     wait_until(caught_up, 120, interval=0.5, what=f"{applied} events applied")
     assert gauges(stack.metrics()) == expected
+
+
+FORECAST_FAMILIES = {
+    "flowgauge_forecast_items",
+    "flowgauge_forecast_completion_seconds",
+    "flowgauge_forecast_due_ratio",
+    "flowgauge_forecast_remaining_items",
+    "flowgauge_forecast_due_timestamp_seconds",
+    "flowgauge_sle_attainment_ratio",
+}
+
+
+def test_forecasts_live_equal_the_batch_report(stack: Stack, tmp_path: Path) -> None:
+    """Issue 19: the forecast families of `/metrics` are the report's, sample for sample, for a
+    40-day history delivered shuffled with duplicates (a `bugs` target with a due date)."""
+    config = tmp_path / "flow.yaml"
+    config.write_text(
+        EVENT_CLOCK_CONFIG.replace(
+            "    sle: 5d\n",
+            "    sle: 5d\n    forecast: {history: 30d}\n    forecasts:\n"
+            "      - {name: bugs, match: {item_type: bug}, due: 2026-10-20}\n",
+        )
+    )
+    stack.config = config
+    rng = random.Random(19)
+    events = item_history(rng, 300)
+    delivered = shuffled_with_duplicates(rng, events, dup_share=0.10)
+    recorded = record(events, tmp_path / "events.jsonl")
+    expected = gauges(report_text(config, recorded), FORECAST_FAMILIES)
+    names = {name for name, _, _ in expected}
+    assert names == FORECAST_FAMILIES, f"missing from the report: {FORECAST_FAMILIES - names}"
+    targets = {dict(labels).get("target") for name, labels, _ in expected}
+    assert {"wip", "bugs"} <= targets
+
+    stack.start_ingester()
+    stack.start_worker()
+    for start in range(0, len(delivered), 50):
+        status, body = post_generic(stack.ingest_url, stack.secret, delivered[start : start + 50])
+        assert status == 202, body
+
+    def caught_up() -> bool:
+        text = stack.metrics()
+        return sample_value(text, "flowgauge_events_total", outcome="applied") == len(events)
+
+    wait_until(caught_up, 120, interval=0.5, what=f"{len(events)} events applied")
+    assert gauges(stack.metrics(), FORECAST_FAMILIES) == expected

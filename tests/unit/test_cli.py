@@ -60,6 +60,58 @@ def test_check_config_refuses_a_commitment_that_is_no_stage(
     assert "commitment 'qa' is not a stage" in capsys.readouterr().err
 
 
+FORECASTS = """\
+    sle: 10d
+    forecast: {history: 30d}
+    forecasts:
+      - {name: checkout-epic, match: {parent: ACME-100}, due: 2026-12-31}
+      - {name: bugs, match: {item_type: [bug, defect]}}
+"""
+
+
+def test_check_config_accepts_the_contract_forecasts_and_warns_of_parent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path, "f.yaml", GOOD.replace("    window: 30d\n", "    window: 30d\n" + FORECASTS)
+    )
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "forecasts checkout-epic: warning: events do not carry parent yet" in out
+    assert "forecasts bugs" not in out
+    assert out.endswith("OK\n")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "message"),
+    [
+        ("history: 30d", "history: 1.5d", 6, "streams.0.forecast.history", "whole number of days"),
+        ("history: 30d", "history: 0d", 6, "streams.0.forecast.history", "whole number of days"),
+        ("history: 30d", "history: 36h", 6, "streams.0.forecast.history", "whole number of days"),
+        ("name: checkout-epic", "name: wip", 8, "streams.0.forecasts.0.name", "`wip` is the"),
+        ("match: {parent: ACME-100}", "match: {}", 8, "streams.0.forecasts.0.match", "one of"),
+        ("parent: ACME-100", "epic: A", 8, "streams.0.forecasts.0.match.epic", "Extra inputs"),
+        ("due: 2026-12-31", "due: soon", 8, "streams.0.forecasts.0.due", "valid date"),
+        ("name: checkout-epic", "name: bugs", 3, "streams.0", "forecasts names must be unique"),
+    ],
+)
+def test_check_config_names_the_forecast_field(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    old: str,
+    new: str,
+    line: int,
+    field: str,
+    message: str,
+) -> None:
+    forecasts = FORECASTS.replace(old, new, 1)
+    text = GOOD.replace("    window: 30d\n", "    window: 30d\n" + forecasts)
+    path = write(tmp_path, "f.yaml", text)
+    assert main(["check-config", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:{line}: {field}:" in err and message in err, err
+
+
 def test_report_formats_agree(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = write(tmp_path, "c.yaml", GOOD)
     events = tmp_path / "e.jsonl"
@@ -128,3 +180,40 @@ def test_report_counts_state_events_that_map_to_no_stage(
     prom = capsys.readouterr().out
     assert 'flowgauge_unmapped_state_events{stream="delivery"} 1.0' in prom
     assert 'flowgauge_wip_items{stage="backlog",stream="delivery"} 1.0' in prom  # B did not move
+
+
+def test_report_table_says_one_sentence_per_forecast_target(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """History of 2 days: 0 completions, then 2 (A, C): days of 0 or 2, equally likely.
+    Two started items remain, P(S_d >= 2) = 1 - 2^-d: 85 % after 3 days (7/8). `bugs` holds
+    one bug (B, not started): P(S_d >= 1) is the same, 1 - 2^-d; its due date 2026-11-03 ends
+    (24:00 UTC) 2 whole days after now (2026-11-02T00:00): 3/4."""
+    cfg = GOOD.replace(
+        "    window: 30d\n",
+        "    window: 30d\n    forecast: {history: 2d}\n    forecasts:\n"
+        "      - {name: bugs, match: {item_type: bug}, due: 2026-11-03}\n",
+    )
+    more = [
+        {"id": "5", "type": "created", "item": "C", "at": "2026-11-01T06:00:00Z", "state": "Doing"},
+        {"id": "6", "type": "state", "item": "C", "at": "2026-11-01T07:00:00Z", "state": "Done"},
+        {"id": "7", "type": "created", "item": "D", "at": "2026-11-01T08:00:00Z", "state": "Doing"},
+        {"id": "8", "type": "created", "item": "E", "at": "2026-11-01T09:00:00Z", "state": "Doing"},
+        {
+            "id": "9",
+            "type": "state",
+            "item": "B",
+            "at": "2026-11-01T12:00:00Z",
+            "item_type": "bug",
+            "state": "Todo",
+        },
+    ]
+    events = tmp_path / "e.jsonl"
+    events.write_bytes(b"\n".join(orjson.dumps(e) for e in [*EVENTS, *more]))
+    assert main(["report", "--config", str(write(tmp_path, "c.yaml", cfg)), str(events)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2:] == [
+        "delivery/wip: 85 % chance to finish the 2 remaining items by 2026-11-05.",
+        "delivery/bugs: 85 % chance to finish the 1 remaining item by 2026-11-05; "
+        "75 % chance by the due date 2026-11-03.",
+    ]

@@ -19,6 +19,7 @@ from datetime import timedelta
 from sortedcontainers import SortedKeyList, SortedList
 
 from flowgauge.engine.bulk import change, pending, settle
+from flowgauge.engine.forecast_state import ForecastState, daily_samples
 from flowgauge.engine.item import ItemFacts, StreamPlan
 from flowgauge.engine.quantile import MICROS, age_quantiles_seconds, quantiles_seconds
 from flowgauge.engine.signals import SignalState
@@ -99,6 +100,7 @@ class StreamAggregate:
         self._window = _Window(len(stream.stages))
         self._window_now: int | None = None  # the `now` the window holds, None: not built
         self._signals = SignalState(stream)  # stage visits for the bottleneck signals
+        self._forecast = ForecastState(stream)  # targets' remaining items, cached forecasts
 
     def __len__(self) -> int:
         return len(self._items)
@@ -114,6 +116,7 @@ class StreamAggregate:
 
     def _contribute(self, item: str, facts: ItemFacts, sign: int) -> None:
         self._signals.contribute(facts, sign)
+        self._forecast.contribute(facts, sign)
         completed = facts.completed_at
         if completed is None:
             if self._done[facts.stage]:
@@ -197,6 +200,10 @@ class StreamAggregate:
         }
         total = window.active + window.wait + window.blocked
         throughput = window.throughput
+        started_wip = sum(len(here.started) for here in self._now_stages)
+        samples = daily_samples(
+            self._completed.bisect_key_right, now_micros, self._forecast.history_days
+        )
         return StreamMetrics(
             stream=self.stream.name,
             wip=wip,
@@ -211,7 +218,16 @@ class StreamAggregate:
             flow_efficiency=window.active / total if throughput and total else None,
             rework_ratio=window.rework / throughput if throughput else None,
             defect_ratio=window.defects / throughput if throughput else None,
+            sle_attainment=self._sle_attainment(),
+            forecast=self._forecast.evaluate(now_micros, samples, started_wip),
         )
+
+    def _sle_attainment(self) -> float | None:
+        """Of the cycle times in window, the share at most the SLE (METRICS.md)."""
+        cycle = self._window.cycle
+        if self._sle_us is None or not cycle:
+            return None
+        return int(cycle.bisect_right(self._sle_us)) / len(cycle)
 
     def signals(self, now_micros: int) -> StreamSignals:
         """Every non-done stage's bottleneck signals at `now` (docs/bottlenecks.md)."""

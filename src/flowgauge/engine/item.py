@@ -43,6 +43,7 @@ class ItemFacts:
     wait: int = 0
     blocked_time: int = 0
     unmapped: int = 0  # state events whose state maps to no stage
+    item_type: str | None = None  # from the latest event naming one (forecast targets match it)
     #: (entry time, stage) of every visit, in time order, consecutive stages distinct; a visit
     #: ends at the next one's entry. The bottleneck signals count arrivals, departures and past
     #: WIP from it. Left out of equality: it is the walk the other fields already summarize.
@@ -170,6 +171,7 @@ def derive(
         rework=rework,
         defect=defect,
         unmapped=unmapped,
+        item_type=item_type,
         visits=tuple(visits),
     )
     if completed_at is None:
@@ -218,5 +220,6 @@ def _account(
         wait=wait,
         blocked_time=blocked_time,
         unmapped=base.unmapped,
+        item_type=base.item_type,
         visits=base.visits,
     )

@@ -22,6 +22,30 @@ Quantiles = dict[str, float]  # quantile label ("0.5", ...) -> seconds
 
 
 @dataclass(frozen=True)
+class TargetForecast:
+    """The `when` of one target (`wip` or a configured forecast) at `now` (METRICS.md).
+
+    `completion` maps a confidence label to seconds (whole days); a confidence whose answer is
+    not defined (nothing remains, every sample is 0, beyond 730 days) is absent. `due` is the
+    probability of finishing by the due date (None: no due date, or not decided).
+    """
+
+    target: str
+    remaining: int
+    completion: dict[str, float] = field(default_factory=dict)
+    due: float | None = None
+    due_seconds: float | None = None  # epoch seconds of the end (24:00 UTC) of the due date
+
+
+@dataclass(frozen=True)
+class StreamForecast:
+    """A stream's forecasts: how many in N days per (days, confidence), and each target."""
+
+    items: dict[tuple[int, str], int] = field(default_factory=dict)  # (days, confidence) -> k
+    targets: tuple[TargetForecast, ...] = ()
+
+
+@dataclass(frozen=True)
 class StreamMetrics:
     """Every flow gauge of one stream at one `now`."""
 
@@ -38,6 +62,8 @@ class StreamMetrics:
     flow_efficiency: float | None = None
     rework_ratio: float | None = None
     defect_ratio: float | None = None
+    sle_attainment: float | None = None  # share of cycle times <= sle, completed in window
+    forecast: StreamForecast = field(default_factory=StreamForecast)
 
 
 @dataclass(frozen=True)

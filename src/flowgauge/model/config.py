@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from flowgauge.model.events import FlowEvent
 
@@ -102,6 +109,63 @@ class SignalsConfig(BaseModel):
         return self
 
 
+class ForecastConfig(BaseModel):
+    """Where a stream's forecasts draw from: the last `history` days' throughput (METRICS.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    history: Duration = timedelta(days=30)
+
+    @field_validator("history")
+    @classmethod
+    def _whole_days(cls, value: timedelta) -> timedelta:
+        if value.seconds or value.microseconds or value.days < 1:
+            raise ValueError("must be a whole number of days, at least 1d (e.g. 30d)")
+        return value
+
+    @property
+    def days(self) -> int:
+        return self.history.days
+
+
+class TargetMatch(BaseModel):
+    """Which items a forecast target counts: every given key must match (any listed value)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    parent: StrList = ()
+    item_type: StrList = ()
+    team: StrList = ()
+
+    @model_validator(mode="after")
+    def _something(self) -> TargetMatch:
+        if not (self.parent or self.item_type or self.team):
+            raise ValueError("name at least one of parent, item_type, team")
+        return self
+
+    def keys(self) -> dict[str, tuple[str, ...]]:
+        """The keys this match uses -> the values it accepts."""
+        given = {"parent": self.parent, "item_type": self.item_type, "team": self.team}
+        return {key: values for key, values in given.items() if values}
+
+
+class ForecastTarget(BaseModel):
+    """A configured `when` target: the items its `match` selects, done by `due`?"""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    match: TargetMatch
+    due: date | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_wip(cls, value: str) -> str:
+        if value == "wip":
+            raise ValueError("`wip` is the target of the stream's started WIP; choose another name")
+        return value
+
+
 class StreamConfig(BaseModel):
     """A value stream: how states map to ordered stages, and the stream's policies."""
 
@@ -116,6 +180,8 @@ class StreamConfig(BaseModel):
     sle: Duration | None = None
     stages: tuple[Stage, ...] = Field(min_length=1)
     signals: SignalsConfig = SignalsConfig()
+    forecast: ForecastConfig = ForecastConfig()
+    forecasts: tuple[ForecastTarget, ...] = ()
 
     @model_validator(mode="after")
     def _check_stages(self) -> StreamConfig:
@@ -133,6 +199,10 @@ class StreamConfig(BaseModel):
                         f"state {state!r} is mapped to two stages: {seen[state]}, {stage.name}"
                     )
                 seen[state] = stage.name
+        targets = [target.name for target in self.forecasts]
+        duplicates = sorted({n for n in targets if targets.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"forecasts names must be unique: {', '.join(duplicates)}")
         return self
 
     @property

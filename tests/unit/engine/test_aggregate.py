@@ -5,7 +5,7 @@ from __future__ import annotations
 from engine_helpers import config, ev, st, us
 
 from flowgauge.engine.flow import FlowState
-from flowgauge.engine.snapshot import StreamMetrics
+from flowgauge.engine.snapshot import StreamForecast, StreamMetrics, TargetForecast
 from flowgauge.model import FlowEvent
 
 NOT_DONE = ["backlog", "dev", "review", "test"]
@@ -27,6 +27,11 @@ def test_empty_stream_exposes_counts_but_no_quantiles_or_ratios() -> None:
         wip=dict.fromkeys(NOT_DONE, 0),
         blocked=dict.fromkeys(NOT_DONE, 0),
         stage_seconds=zero_seconds(),
+        # every daily sample 0: 0 items at every confidence; nothing remains, so no `when`
+        forecast=StreamForecast(
+            items={(n, c): 0 for n in (7, 14, 30) for c in ("0.5", "0.85", "0.95")},
+            targets=(TargetForecast("wip", 0),),
+        ),
     )
 
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as hs
 
 from flowgauge.engine.aggregate import StreamAggregate
 from flowgauge.engine.flow import FlowState
+from flowgauge.engine.forecast_state import ForecastState
 from flowgauge.engine.item import derive
 from flowgauge.engine.snapshot import StreamMetrics
 from flowgauge.engine.timeline import Timeline
@@ -229,6 +230,21 @@ def oracle_metrics(events: list[FlowEvent], stream: StreamConfig, now: int) -> d
     result["flow_efficiency"] = active / total if total else None
     result["rework_ratio"] = sum(f["rework"] for f in done) / len(done) if done else None
     result["defect_ratio"] = sum(f["defect"] for f in done) / len(done) if done else None
+    cycles = [f["completed"] - f["started"] for f in started_done]
+    sle_s = None if stream.sle is None else stream.sle.total_seconds()
+    result["sle_attainment"] = (
+        sum(c <= sle_s for c in cycles) / len(cycles) if cycles and sle_s is not None else None
+    )
+    # forecasts: their inputs straight from the definitions, the math is engine/forecast's
+    # (tested against a reference convolution in test_forecast.py)
+    day = 86_400
+    completed = [f["completed"] for f in live if f["completed"] is not None]
+    samples = tuple(
+        sum(now - (j + 1) * day < c <= now - j * day for c in completed)
+        for j in range(stream.forecast.days)
+    )
+    started_wip = sum(f["started"] is not None for f in progress)
+    result["forecast"] = ForecastState(stream).evaluate(us(now), samples, started_wip)
     return result
 
 
