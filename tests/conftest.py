@@ -1,9 +1,6 @@
-"""Shared test configuration: where the shared webhook payloads live."""
+"""Shared test configuration.
 
-from __future__ import annotations
-
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-WEBHOOKS = SHARED / "webhooks"
+Webhook payloads: the project's own golden payloads live in `tests/fixtures/webhooks/<source>/`
+(tests/unit/sources/sources_helpers.py reads them); the shared corpus beside the repository
+(`../shared/webhooks`) is an extra acceptance layer, skipped when absent.
+"""
