@@ -4,11 +4,16 @@ Flow and DORA gauges are not kept in prometheus_client objects: a custom collect
 engine for a `Snapshot` at scrape time, so a scrape always shows the state as it is, and a
 partition given up in a rebalance disappears from `/metrics` with the state that held it.
 The registry is always injected: nothing here touches the global default registry.
+
+Counters whose label values are known in advance (sources, outcomes, topic roles) are created at
+0 with every label set when declared (Prometheus' instrumentation advice): a fresh `/metrics`
+shows each series, boards show 0 rather than "No data", and `rate()` works from the first scrape.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
@@ -22,6 +27,7 @@ from flowgauge.engine.snapshot import (
     StreamMetrics,
     StreamSignals,
 )
+from flowgauge.settings import SOURCES
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,26 @@ def render(snapshot: Snapshot) -> bytes:
     return generate_latest(registry)
 
 
+#: `flowgauge_webhooks_total{outcome}`: what the ingester answered (ingest/app.py).
+WEBHOOK_OUTCOMES = ("accepted", "ignored", "unauthorized", "invalid", "too_large", "unavailable")
+#: `flowgauge_events_total{outcome}`: what became of each canonical event (stream/app.py).
+EVENT_OUTCOMES = ("applied", "duplicate", "unrouted", "dropped")
+#: `flowgauge_deliveries_total{outcome}`: what the worker made of each raw delivery.
+DELIVERY_OUTCOMES = ("normalized", "ignored", "unrouted", "dead_letter")
+#: Topic roles the worker consumes (`flowgauge_reread_messages_total{role}`).
+TOPIC_ROLES = ("raw", "events")
+#: `flowgauge_dead_letters_total{source}`: a source, or the topic role of a record that is no
+#: delivery (`raw`) or no event (`events`) at all.
+DEAD_LETTER_SOURCES = (*SOURCES, *TOPIC_ROLES)
+
+
+def _at_zero(counter: Counter, *values: Sequence[str]) -> Counter:
+    """Create the child of every combination of the label values (each starts at 0)."""
+    for labels in itertools.product(*values):
+        counter.labels(*labels)
+    return counter
+
+
 @dataclass(frozen=True)
 class WorkerMetrics:
     """The worker's own pipeline counters (beside the flow gauges on its `/metrics`)."""
@@ -268,34 +294,47 @@ class WorkerMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry) -> WorkerMetrics:
         return cls(
-            events=Counter(
-                "flowgauge_events",
-                "Canonical events by outcome (applied, duplicate; unrouted: matched no stream; "
-                "dropped: incident candidates the config's dora.incident_labels do not make "
-                "incidents).",
-                ["outcome"],
-                registry=registry,
+            events=_at_zero(
+                Counter(
+                    "flowgauge_events",
+                    "Canonical events by outcome (applied, duplicate; unrouted: matched no stream; "
+                    "dropped: incident candidates the config's dora.incident_labels do not make "
+                    "incidents).",
+                    ["outcome"],
+                    registry=registry,
+                ),
+                EVENT_OUTCOMES,
             ),
-            deliveries=Counter(
-                "flowgauge_deliveries",
-                "Raw deliveries normalized, by source and outcome.",
-                ["source", "outcome"],
-                registry=registry,
+            deliveries=_at_zero(
+                Counter(
+                    "flowgauge_deliveries",
+                    "Raw deliveries normalized, by source and outcome.",
+                    ["source", "outcome"],
+                    registry=registry,
+                ),
+                SOURCES,
+                DELIVERY_OUTCOMES,
             ),
-            dead_letters=Counter(
-                "flowgauge_dead_letters",
-                "Deliveries sent to the dead-letter topic, by source.",
-                ["source"],
-                registry=registry,
+            dead_letters=_at_zero(
+                Counter(
+                    "flowgauge_dead_letters",
+                    "Deliveries sent to the dead-letter topic, by source.",
+                    ["source"],
+                    registry=registry,
+                ),
+                DEAD_LETTER_SOURCES,
             ),
             ready=Gauge(
                 "flowgauge_worker_ready", "1 once recovered and consuming.", registry=registry
             ),
-            reread=Counter(
-                "flowgauge_reread_messages",
-                "Messages re-read because no agent had absorbed their offsets, by topic role.",
-                ["role"],
-                registry=registry,
+            reread=_at_zero(
+                Counter(
+                    "flowgauge_reread_messages",
+                    "Messages re-read because no agent had absorbed their offsets, by topic role.",
+                    ["role"],
+                    registry=registry,
+                ),
+                TOPIC_ROLES,
             ),
         )
 
@@ -314,12 +353,16 @@ class IngestMetrics:
     @classmethod
     def create(cls, registry: CollectorRegistry) -> IngestMetrics:
         return cls(
-            webhooks=Counter(
-                "flowgauge_webhooks",
-                "Webhook requests by source and outcome "
-                "(accepted, ignored, unauthorized, invalid, too_large, unavailable).",
-                ["source", "outcome"],
-                registry=registry,
+            webhooks=_at_zero(
+                Counter(
+                    "flowgauge_webhooks",
+                    "Webhook requests by source and outcome "
+                    "(accepted, ignored, unauthorized, invalid, too_large, unavailable).",
+                    ["source", "outcome"],
+                    registry=registry,
+                ),
+                SOURCES,
+                WEBHOOK_OUTCOMES,
             ),
             spool_depth=Gauge(
                 "flowgauge_spool_depth_records",
