@@ -15,10 +15,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/flowgauge up --demo
 
-lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+LINTED := src tests bench grafana
 
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+# mypy --strict over src, tests, bench and grafana: pyproject.toml's [tool.mypy] files.
 typecheck: $(STAMP)
 	$(BIN)/mypy
 

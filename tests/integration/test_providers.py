@@ -128,9 +128,11 @@ def ms(t: datetime) -> int:
     return int(t.timestamp() * 1000)
 
 
-def sample(provider: str, name: str) -> Any:
+def sample(provider: str, name: str) -> dict[str, Any]:
     """A golden payload of the project (tests/fixtures/webhooks), parsed: edited in memory."""
-    return copy.deepcopy(json.loads((FIXTURES / provider / name).read_bytes()))
+    body = json.loads((FIXTURES / provider / name).read_bytes())
+    assert isinstance(body, dict), f"{provider}/{name} is not a JSON object"
+    return body
 
 
 def hmac_hex(secret: str, body: bytes, algo: str = "sha256") -> str:
@@ -776,7 +778,7 @@ def payload_request(layer: str, provider: str, name: str, secret: str) -> tuple[
         return github_request(raw, secret, name.split(".", 1)[0]), is_json
     if provider == "gitlab":
         kind = payload.get("object_kind") if isinstance(payload, dict) else "build"
-        return gitlab_request(raw, secret, GITLAB_EVENTS.get(kind, "Job Hook")), is_json
+        return gitlab_request(raw, secret, GITLAB_EVENTS.get(str(kind), "Job Hook")), is_json
     if provider == "jira":
         return jira_request(raw, secret), is_json
     if provider == "plane":

@@ -86,12 +86,13 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
+    secrets: dict[str, Any] = {f"{name}_secret": secret for name, secret in SECRETS.items()}
     config = Settings(
         data_dir=tmp_path,
         max_body_bytes=LIMIT,
         allow_unsigned=False,
         kafka="127.0.0.1:9",
-        **{f"{name}_secret": secret for name, secret in SECRETS.items()},
+        **secrets,
     )
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)

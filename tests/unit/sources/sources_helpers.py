@@ -9,7 +9,6 @@ when it is there (CI has it) and are skipped, saying so, when it is not.
 
 from __future__ import annotations
 
-import copy
 import json
 import uuid
 from datetime import datetime
@@ -46,9 +45,10 @@ def raw(source: str, name: str) -> bytes:
     return (FIXTURES / source / name).read_bytes()
 
 
-def payload(source: str, name: str, **changes: Any) -> Any:
-    """A project payload parsed, deep-copied, with top-level keys replaced (`None` deletes)."""
-    body = copy.deepcopy(json.loads(raw(source, name)))
+def payload(source: str, name: str, **changes: Any) -> dict[str, Any]:
+    """A project payload (a JSON object) parsed, with top-level keys replaced (`None` deletes)."""
+    body = json.loads(raw(source, name))
+    assert isinstance(body, dict), f"{source}/{name} is not a JSON object"
     for key, value in changes.items():
         if value is None:
             body.pop(key, None)

@@ -58,7 +58,7 @@ def test_plane_deleted() -> None:
 
 
 def test_plane_v1_state_change_has_content_derived_ids() -> None:
-    body = {
+    body: dict[str, Any] = {
         "event": "issue",
         "action": "update",
         "webhook_id": "w",
