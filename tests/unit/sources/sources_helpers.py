@@ -111,7 +111,8 @@ def delivery_headers(source: str, name: str) -> dict[str, str]:
             "user-agent": "Atlassian Webhook HTTP Client",
         }
     if source == "plane":
-        return {"x-plane-delivery": guid, "x-plane-event": payload(source, name)["entity_type"]}
+        body = payload(source, name)  # v2 names the entity; v1 (Community Edition) the model
+        return {"x-plane-delivery": guid, "x-plane-event": body.get("entity_type") or body["event"]}
     if source == "linear":
         return {
             "linear-delivery": guid,
