@@ -94,7 +94,7 @@ def _profile_engine(config: FlowConfig, items: int, per_item: int) -> str:
             _apply(key, value, table, processor)
     profiler.stop()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    text = profiler.output_text(unicode=False, color=False, show_all=False)
+    text: str = profiler.output_text(unicode=False, color=False, show_all=False)
     (RESULTS / "engine-profile.txt").write_text(text)
     return text
 

@@ -3,19 +3,22 @@
 Per provider (github, gitlab, jira, plane, linear), on one stack of real processes:
 
 - a sequence opened -> in progress -> blocked -> unblocked -> done, every request built from the
-  platform's own payloads in `../shared/webhooks/<provider>/` (read in place, edited in memory:
-  actions, states, labels, times, ids), signed and headed the way that platform does it, with
+  project's golden payloads in `tests/fixtures/webhooks/<provider>/` (written after each
+  platform's documented payloads; edited in memory: actions, states, labels, times, ids), signed
+  and headed the way that platform does it, with
   `flowgauge_wip_items` / `flowgauge_blocked_items` read after each step and
   `flowgauge_throughput_items` = 1 at the end;
 - a redelivery of one step (the platform's own redelivery: same delivery id) changes nothing;
 - an unsigned and a wrongly signed request are refused (401) and never applied;
-- every file of the provider's corpus: JSON ones accepted (202) signed and refused (401) unsigned,
-  the non-JSON doc fragments refused as invalid (400) when signed, 401 unsigned; the worker
-  normalizes every accepted one without dead-lettering it;
+- every golden payload, and every file of the shared corpus (`../shared/webhooks/<provider>/`,
+  the platforms' own recordings: an acceptance layer, skipped when it is not beside the
+  repository): JSON ones accepted (202) signed and refused (401) unsigned, the corpus' non-JSON
+  doc fragments refused as invalid (400) when signed, 401 unsigned; the worker normalizes every
+  accepted one without dead-lettering it;
 - (jira, plane, linear) an item whose create payload already carries the blocked label is blocked.
 
-The config routes each provider to its own stream by source *and* project, so that the corpus
-samples (other projects) never touch the streams the sequences are read from.
+The config routes each provider to its own stream by source *and* project, so that the golden
+payloads and corpus samples (other projects) never touch the streams the sequences are read from.
 """
 
 from __future__ import annotations
@@ -40,16 +43,18 @@ from flowgauge.sources import PROVIDERS
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "webhooks"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "webhooks"  # the project's own
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "webhooks"  # acceptance layer
+LAYERS = {"fixtures": FIXTURES, "corpus": CORPUS}
 SECRETS = {p: f"{p}-secret-{uuid.uuid4().hex[:8]}" for p in PROVIDERS}
 WAIT = 60.0  # seconds: generous, the machine is shared; never an assertion on speed
 
-# The items of the sequences (projects no corpus sample uses).
+# The items of the sequences (projects no golden payload nor corpus sample uses).
 GH_REPO, GH_PR = "flowgauge/api", 42
 GL_PATH, GL_IID = "flowgauge/web", 7
 JIRA_PROJECT, JIRA_KEY = "FGJ", "FGJ-41"
 PLANE_PROJECT, PLANE_ITEM = str(uuid.uuid4()), str(uuid.uuid4())
-PLANE_BACKLOG = "067b88e5-304b-4221-ba09-94340dcc36e5"  # the state id of the real sample
+PLANE_BACKLOG = "067b88e5-304b-4221-ba09-94340dcc36e5"  # a state id
 PLANE_STARTED, PLANE_DONE, PLANE_BLOCKED = (str(uuid.uuid4()) for _ in range(3))
 LINEAR_TEAM, LINEAR_ID = "FGL", "FGL-12"
 LINEAR_BLOCKED = str(uuid.uuid4())
@@ -98,7 +103,7 @@ streams:
       - {{name: done,        kind: done,   states: [Done]}}
 """
 STREAMS = {"github": "gh", "gitlab": "gl", "jira": "jira", "plane": "plane", "linear": "linear"}
-T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # after every time in the corpus
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # after every time in the payloads
 
 
 def at(provider: str, step: int) -> datetime:
@@ -122,9 +127,11 @@ def ms(t: datetime) -> int:
     return int(t.timestamp() * 1000)
 
 
-def sample(provider: str, name: str) -> Any:
-    """A corpus payload, parsed and deep-copied: edits never touch the shared file."""
-    return copy.deepcopy(json.loads((CORPUS / provider / name).read_bytes()))
+def sample(provider: str, name: str) -> dict[str, Any]:
+    """A golden payload of the project (tests/fixtures/webhooks), parsed: edited in memory."""
+    body = json.loads((FIXTURES / provider / name).read_bytes())
+    assert isinstance(body, dict), f"{provider}/{name} is not a JSON object"
+    return body
 
 
 # --- how each platform signs and heads a request ----------------------------------------------
@@ -407,17 +414,18 @@ def plane_sequence(secret: str) -> Sequence:
     """A v2 work item: created -> state started -> blocked label id on/off -> state done."""
 
     def plane(step: int, event: str, previous: dict[str, Any], **data: Any) -> Request:
-        payload = sample("plane", "v2.workitem.updated.json")
+        payload = sample("plane", "workitem.updated.json")
         payload.update(event_id=str(uuid.uuid4()), delivery_id=str(uuid.uuid4()))
         payload.update(entity_id=PLANE_ITEM, event=event, previous_attributes=previous)
         body = payload["data"]
         body.update(id=PLANE_ITEM, project_id=PLANE_PROJECT, name="flowgauge sequence")
+        body.update(label_ids=[])
         body.update(created_at=at("plane", 0).isoformat(), updated_at=at("plane", step).isoformat())
         body.update(last_activity_at=at("plane", step).isoformat())
         body.update(data)
         return plane_request(payload, secret)
 
-    updated = sample("plane", "v2.workitem.updated.json")["event"]  # Plane's own spelling
+    updated = "WebhookScope.ScopeChoices.WORK_ITEM_UPDATED"  # how Plane's own capture spells it
     return Sequence(
         steps=[
             lambda: plane(0, "workitem.created", {}, state_id=PLANE_BACKLOG),
@@ -445,7 +453,7 @@ def plane_sequence(secret: str) -> Sequence:
 
 
 def linear_sequence(secret: str) -> Sequence:
-    """An Issue (the corpus' 2021 envelope, typed as Linear's SDK schema): Todo -> Done."""
+    """An Issue (the golden create envelope, in Linear's SDK schema): Todo -> Done."""
     states = {
         "Todo": ("unstarted", str(uuid.uuid4())),
         "In Progress": ("started", str(uuid.uuid4())),
@@ -460,10 +468,8 @@ def linear_sequence(secret: str) -> Sequence:
     def linear(
         step: int, action: str, state_name: str, labels: list[Any], before: dict[str, Any]
     ) -> dict[str, Any]:
-        payload = sample("linear", "Comment.create.docs-2021.json")
+        payload = sample("linear", "Issue.create.json")
         data = payload["data"]
-        for gone in ("body", "edited", "issueId", "userId"):
-            data.pop(gone)
         data.update(
             id=issue_id,
             identifier=LINEAR_ID,
@@ -693,15 +699,15 @@ def created_blocked(provider: str, secret: str) -> Request:
         fields.update(created=jira_time(t), updated=jira_time(t), labels=["blocked"])
         return jira_request(payload, secret)
     if provider == "plane":
-        payload = sample("plane", "v2.workitem.updated.json")
+        payload = sample("plane", "workitem.updated.json")
         item = str(uuid.uuid4())
         payload.update(event="workitem.created", event_id=str(uuid.uuid4()), entity_id=item)
         payload.update(delivery_id=str(uuid.uuid4()), previous_attributes={})
         payload["data"].update(id=item, project_id=PLANE_PROJECT, label_ids=[PLANE_BLOCKED])
         payload["data"].update(created_at=t.isoformat(), updated_at=t.isoformat())
         return plane_request(payload, secret)
-    payload = sample("linear", "Comment.create.docs-2021.json")
-    payload.update(type="Issue", createdAt=iso_ms(t))
+    payload = sample("linear", "Issue.create.json")
+    payload.update(createdAt=iso_ms(t))
     payload["data"] = {
         "id": str(uuid.uuid4()),
         "identifier": f"{LINEAR_TEAM}-13",
@@ -741,16 +747,23 @@ def test_an_item_created_with_the_blocked_label_is_blocked(stack: Stack, provide
     expect(stack, stream, wanted, f"{provider} item created blocked")
 
 
-def corpus_files(provider: str) -> list[str]:
-    """Every file of the provider's corpus but its README: the corpus missing fails, never skips."""
-    folder = CORPUS / provider
-    assert folder.is_dir(), f"webhook corpus not found at {folder}"
-    return sorted(x.name for x in folder.iterdir() if x.name != "README.md")
+def layer_files(layer: str, provider: str) -> list[str]:
+    """Every payload of the project's (its JSON files), or every file of the shared corpus but its
+    README: the corpus is an acceptance layer, skipped (saying so) when not beside the repository.
+    """
+    if layer == "corpus" and not CORPUS.is_dir():
+        pytest.skip(f"shared webhook corpus not found at {CORPUS} (acceptance layer; CI has it)")
+    folder = LAYERS[layer] / provider
+    found = folder.glob("*.json") if layer == "fixtures" else folder.iterdir()
+    return sorted(x.name for x in found if x.name != "README.md")
 
 
-def corpus_request(provider: str, name: str, secret: str) -> tuple[Request, bool]:
-    """The file's bytes exactly as stored, headed and signed as the platform would; JSON or not."""
-    raw = (CORPUS / provider / name).read_bytes()
+def payload_request(layer: str, provider: str, name: str, secret: str) -> tuple[Request, bool]:
+    """The file's bytes exactly as stored, headed and signed as the platform would; JSON or not.
+
+    The project's Linear payloads carry a `webhookTimestamp`: it is made fresh (Linear refuses a
+    delivery over 60 s old), so those bodies are re-serialized."""
+    raw = (LAYERS[layer] / provider / name).read_bytes()
     try:
         payload: Any = json.loads(raw)
         is_json = True
@@ -760,33 +773,34 @@ def corpus_request(provider: str, name: str, secret: str) -> tuple[Request, bool
         return github_request(raw, secret, name.split(".", 1)[0]), is_json
     if provider == "gitlab":
         kind = payload.get("object_kind") if isinstance(payload, dict) else "build"
-        return gitlab_request(raw, secret, GITLAB_EVENTS.get(kind, "Job Hook")), is_json
+        return gitlab_request(raw, secret, GITLAB_EVENTS.get(str(kind), "Job Hook")), is_json
     if provider == "jira":
         return jira_request(raw, secret), is_json
     if provider == "plane":
         request = plane_request(raw, secret, event=str((payload or {}).get("event", "issue")))
         return request, is_json
-    # Linear: the body (2021) predates webhookTimestamp; the fresh Linear-Timestamp header
-    # stands in for it, as in Linear's SDK. The body is sent unchanged.
-    request = linear_request(raw, secret)
+    # Linear: the corpus body (2021) predates webhookTimestamp; the fresh Linear-Timestamp header
+    # stands in for it, as in Linear's SDK. The corpus body is sent unchanged.
+    request = linear_request(payload if layer == "fixtures" else raw, secret)
     if isinstance(payload, dict):
         request.headers["Linear-Event"] = str(payload.get("type", ""))
     return request, is_json
 
 
+@pytest.mark.parametrize("layer", sorted(LAYERS))
 @pytest.mark.parametrize("provider", PROVIDERS)
-def test_every_corpus_file_is_accepted_signed_and_refused_unsigned(
-    stack: Stack, provider: str
+def test_every_payload_file_is_accepted_signed_and_refused_unsigned(
+    stack: Stack, provider: str, layer: str
 ) -> None:
     secret = SECRETS[provider]
-    files = corpus_files(provider)
-    assert files, f"no corpus files for {provider} in {CORPUS}"
+    files = layer_files(layer, provider)
+    assert files, f"no {layer} files for {provider} in {LAYERS[layer]}"
     before_stream = stream_view(stack.metrics(), STREAMS[provider])
     before = delivered(stack.metrics(), provider)
     outcomes: dict[str, tuple[int, int]] = {}
     accepted = 0
     for name in files:
-        request, is_json = corpus_request(provider, name, secret)
+        request, is_json = payload_request(layer, provider, name, secret)
         refused, body = send(stack, provider, unsigned(request, provider))
         assert (refused, body["error"]) == (401, "unauthorized"), (name, body)
         status, body = send(stack, provider, request)
@@ -799,7 +813,7 @@ def test_every_corpus_file_is_accepted_signed_and_refused_unsigned(
             assert "not JSON" in body["message"], (name, body)
     assert sorted(outcomes) == files  # every file went through: nothing skipped
 
-    # The worker normalizes every accepted sample: none dead-lettered, none in our stream.
+    # The worker normalizes every accepted payload: none dead-lettered, none in our stream.
     def seen() -> float:
         return sum(delivered(stack.metrics(), provider).values()) - sum(before.values())
 

@@ -12,19 +12,17 @@ against a real Prometheus.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import yaml
 from prometheus_client import CollectorRegistry
 
+import flowgauge_boards.build as generated  # grafana/ is on pytest's pythonpath (pyproject)
 from flowgauge.exposition import DORA_FAMILIES, FLOW_FAMILIES, IngestMetrics, WorkerMetrics
 from flowgauge.model.loader import parse_config
 
@@ -43,17 +41,6 @@ FOREIGN_METRICS = {
     "kafka_consumergroup_lag": "kafka_exporter's lag (flowgauge exposes none; the panel says so)",
 }
 GRAFANA_VARIABLES = {"__rate_interval", "__interval", "__range"}
-
-
-def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "flowgauge_grafana_generate", REPO / "grafana" / "generate.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while building
-    spec.loader.exec_module(module)
-    return module
 
 
 def boards() -> dict[str, dict[str, Any]]:
@@ -112,7 +99,7 @@ def named_volumes(service: dict[str, Any]) -> list[str]:
 
 
 def test_committed_dashboards_equal_a_fresh_build() -> None:
-    stale = generator().stale()
+    stale = generated.stale()
     assert stale == [], f"run `python grafana/generate.py`: stale {stale}"
 
 

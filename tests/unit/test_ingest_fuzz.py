@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import itertools
 import json
 import logging
 import socket
@@ -29,7 +30,9 @@ from aiokafka.errors import KafkaConnectionError
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
 
+from flowgauge.exposition import WEBHOOK_OUTCOMES
 from flowgauge.ingest.app import SERVER_OPTIONS, Ingester
 from flowgauge.ingest.forwarder import Producer
 from flowgauge.settings import Settings
@@ -85,12 +88,13 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
+    secrets: dict[str, Any] = {f"{name}_secret": secret for name, secret in SECRETS.items()}
     config = Settings(
         data_dir=tmp_path,
         max_body_bytes=LIMIT,
         allow_unsigned=False,
         kafka="127.0.0.1:9",
-        **{f"{name}_secret": secret for name, secret in SECRETS.items()},
+        **secrets,
     )
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
@@ -328,6 +332,34 @@ def test_no_secret_in_logs_metrics_or_errors(
         assert secret not in caplog.text
         assert secret.encode() not in metrics
         assert secret not in repr(served.ingester.settings)
+
+
+def test_every_outcome_counts_in_a_declared_series(served: Served) -> None:
+    """What the ingester answers lands in the series it exposed at 0 from the start: no outcome
+    appears that was not declared (`WEBHOOK_OUTCOMES`), and each counts its requests."""
+    good = json.dumps({"id": "e1", "type": "created", "item": "i", "at": "2026-11-01T10:00:00Z"})
+    requests = [
+        ("generic", good.encode(), True, "accepted"),
+        ("github", b'{"zen": "Keep it simple.", "hook_id": 1}', True, "ignored"),
+        ("jira", b"{}", False, "unauthorized"),
+        ("plane", b"not json", True, "invalid"),
+        ("linear", b"x" * (LIMIT + 1), True, "too_large"),
+    ]
+    for source, body, sign, _ in requests:
+        headers = {**signed(source, body), "X-GitHub-Event": "ping"} if sign else {}
+        served.request("POST", f"/webhooks/{source}", body, headers)
+    _, _, text = served.request("GET", "/metrics", b"", {})
+    counted = {
+        (sample.labels["source"], sample.labels["outcome"]): sample.value
+        for family in text_string_to_metric_families(text.decode())
+        for sample in family.samples
+        if sample.name == "flowgauge_webhooks_total"
+    }
+    assert set(counted) == set(itertools.product(SOURCES, WEBHOOK_OUTCOMES))
+    assert {key for key, value in counted.items() if value} == {
+        (source, outcome) for source, _, _, outcome in requests
+    }
+    assert sum(counted.values()) == len(requests)
 
 
 def test_ready_on_the_spool_alone(served: Served) -> None:

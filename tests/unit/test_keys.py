@@ -6,8 +6,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flowgauge.engine import dora
-from flowgauge.keys import dora_key, partition_for, partition_key, raw_record_key, state_key
+from flowgauge.keys import partition_for, partition_key, raw_record_key, state_key
 from flowgauge.model import FlowEvent
 
 
@@ -45,13 +44,6 @@ def test_a_raw_record_is_keyed_by_its_first_event_or_else_its_delivery() -> None
     events = [event("created", "generic:B"), event("created", "generic:C")]
     assert raw_record_key(events, "delivery-1") == b"i|generic:B"
     assert raw_record_key([], "delivery-1") == b"delivery-1"
-
-
-def test_the_engines_dora_key_is_this_one() -> None:
-    """engine/dora.py keeps its own copy until it imports this one (issue 15): the same keys."""
-    for service in ("api", None):
-        deploy = event("deployment", "D1", service=service, environment="production")
-        assert dora.dora_key(deploy) == dora_key(deploy)
 
 
 def test_the_ingester_never_imports_the_engine() -> None:

@@ -137,9 +137,9 @@ def work(records: list[tuple[str, bytes, bytes]]) -> tuple[dict[bytes, bytes], W
         for topic, key, value in records:
             assert topic == "flowgauge-raw"
             await handlers.normalize(_partition(key), value)
-        for key, value, _ in events.sent:
-            assert key is not None
-            await handlers.apply_record(key, value)
+        for event_key, event_value, _ in events.sent:
+            assert event_key is not None and event_value is not None
+            await handlers.apply_record(event_key, event_value)
         assert dead.sent == []
 
     asyncio.run(go())

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flowgauge.ingest.forwarder import DEADLETTER, RAW, Forwarder, Unavailable, decode
-from flowgauge.ingest.spool import HEADER, MAGIC, Spool, SpoolError, SpoolFull
+from flowgauge.ingest.segment import HEADER, MAGIC
+from flowgauge.ingest.spool import Spool, SpoolError, SpoolFull
 from flowgauge.stream.topics import Topics
 
 
@@ -204,8 +205,8 @@ OPS = st.lists(
 )
 @given(ops=OPS)
 def test_any_history_loses_nothing_and_keeps_order(
-    tmp_path_factory: pytest.TempPathFactory, ops: list
-) -> None:  # type: ignore[type-arg]
+    tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, bytes | int | bool]]
+) -> None:
     """Appends, partial forwards and reopens (clean or with a torn tail) in any order: what
     was forwarded plus what is left is exactly what was appended, in order, each once."""
     directory = tmp_path_factory.mktemp("spool")
@@ -275,7 +276,12 @@ def test_outage_spools_with_group_commit_then_forwards_in_order(
 ) -> None:
     fsyncs: list[int] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd))[1])
+
+    def counted_fsync(fd: int) -> None:
+        fsyncs.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counted_fsync)
     topics = Topics("raw", "events", "dead", "alerts")
 
     async def scenario() -> None:

@@ -14,14 +14,13 @@ equals a from-scratch computation bit for bit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sortedcontainers import SortedKeyList, SortedList
 
 from flowgauge.engine.bulk import change, pending, settle
 from flowgauge.engine.forecast_state import ForecastState, daily_samples
 from flowgauge.engine.item import ItemFacts, StreamPlan
-from flowgauge.engine.quantile import MICROS, age_quantiles_seconds, quantiles_seconds
+from flowgauge.engine.quantile import age_quantiles_seconds, quantiles_seconds
 from flowgauge.engine.signals import SignalState
 from flowgauge.engine.snapshot import (
     AGE_QUANTILES,
@@ -31,6 +30,7 @@ from flowgauge.engine.snapshot import (
     StreamSignals,
 )
 from flowgauge.model.config import StreamConfig
+from flowgauge.model.micros import MICROS, duration_micros
 
 
 @dataclass(slots=True)
@@ -91,8 +91,8 @@ class StreamAggregate:
     def __init__(self, stream: StreamConfig) -> None:
         self.stream = stream
         self.plan = StreamPlan.of(stream)
-        self._window_us = timedelta_micros(stream.window)
-        self._sle_us = None if stream.sle is None else timedelta_micros(stream.sle)
+        self._window_us = duration_micros(stream.window)
+        self._sle_us = None if stream.sle is None else duration_micros(stream.sle)
         self._done = [stage.kind == "done" for stage in stream.stages]
         self._items: dict[str, ItemFacts] = {}
         self._now_stages = [_StageNow() for _ in stream.stages]
@@ -232,11 +232,6 @@ class StreamAggregate:
     def signals(self, now_micros: int) -> StreamSignals:
         """Every non-done stage's bottleneck signals at `now` (docs/bottlenecks.md)."""
         return StreamSignals(self.stream.name, self._signals.evaluate(now_micros))
-
-
-def timedelta_micros(delta: timedelta) -> int:
-    """A config duration in integer microseconds (exact, unlike float seconds)."""
-    return (delta.days * 86_400 + delta.seconds) * MICROS + delta.microseconds
 
 
 def _completed_at(entry: tuple[int, str]) -> int:

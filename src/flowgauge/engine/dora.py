@@ -24,35 +24,22 @@ from collections.abc import Iterable, Sequence
 from flowgauge.engine.dora_model import (
     TIER_TAG,
     WORKFLOW_TAG,
-    _commit_times,
-    _Deployment,
-    _Incident,
-    _micros,
-    _pick,
-    _prefix,
-    _resolve_commits,
-    _ServiceModel,
-    _span,
+    Deployment,
+    Incident,
+    ServiceModel,
+    commit_times,
     deployment_commit,
+    pick,
+    prefix_counts,
+    resolve_commits,
+    window_span,
 )
 from flowgauge.engine.quantile import quantiles_seconds
 from flowgauge.engine.snapshot import QUANTILES, ServiceMetrics
+from flowgauge.keys import dora_key
 from flowgauge.model.config import DoraConfig
-from flowgauge.model.events import DORA_TYPES, FlowEvent, to_micros
-
-_DAY_MICROS = 86_400_000_000
-
-
-def dora_key(event: FlowEvent) -> str:
-    """The key the worker stores a DORA event under: `<service>|<item>` ("" for no service).
-
-    `item` is the deployment id, the incident id, or the commit event's id (its push head or
-    merged pull request's merge commit), so a key holds one entity's few events, never a
-    service's history. Any split is exact: `DoraState` joins a deployment's, an incident's and a
-    service's events across keys by deployment id, incident id and service, and an event held
-    under two keys (an older layout's `<service>` key, say) counts once.
-    """
-    return f"{event.service or ''}|{event.item}"
+from flowgauge.model.events import DORA_TYPES, FlowEvent
+from flowgauge.model.micros import DAY_MICROS, duration_micros, to_micros
 
 
 class DoraState:
@@ -64,8 +51,8 @@ class DoraState:
         self._workflow_environment = config.production[0] if config.production else None
         self._deploy_workflows = frozenset(WORKFLOW_TAG + w for w in config.deploy_workflows)
         self._production_tiers = frozenset(TIER_TAG + t for t in config.production_tiers)
-        self._window = _micros(config.window)
-        self._link_window = _micros(config.incident_link_window)
+        self._window = duration_micros(config.window)
+        self._link_window = duration_micros(config.incident_link_window)
         if self._window <= 0:
             raise ValueError("dora.window must be longer than zero")
         # level 1
@@ -78,10 +65,10 @@ class DoraState:
         self._deployments_of: dict[str, Counter[str]] = {}  # service -> deployment ids
         self._commits_of: dict[str, dict[str, FlowEvent]] = {}  # service -> id -> commit event
         self._naming: dict[str, Counter[str]] = {}  # deployment id -> incidents naming it
-        self._incidents: dict[str, _Incident] = {}
+        self._incidents: dict[str, Incident] = {}
         self._incidents_of: dict[str, set[str]] = {}  # service -> incident ids
         # level 3
-        self._models: dict[str, _ServiceModel] = {}
+        self._models: dict[str, ServiceModel] = {}
         self._dirty: set[str] = set()
         # per apply
         self._touched_deployments: set[str] = set()
@@ -109,7 +96,7 @@ class DoraState:
             if event.type not in DORA_TYPES:
                 continue
             seen = new.get(event.id)
-            new[event.id] = event if seen is None else _pick(seen, event)
+            new[event.id] = event if seen is None else pick(seen, event)
         old = self._keys.pop(key, {})
         if new:
             self._keys[key] = new
@@ -221,7 +208,7 @@ class DoraState:
         if not ids:
             del self._incidents_of[service]
 
-    def _summarize(self, incident_id: str) -> _Incident | None:
+    def _summarize(self, incident_id: str) -> Incident | None:
         events = self._incident_events.get(incident_id)
         if not events:
             return None
@@ -235,17 +222,17 @@ class DoraState:
         last = timeline[-1]
         resolved = to_micros(last.at) if last.type == "incident_resolved" else None
         reference = opened if opened is not None else to_micros(timeline[0].at)
-        return _Incident(service, named, opened, resolved, reference)
+        return Incident(service, named, opened, resolved, reference)
 
     # -- deriving -----------------------------------------------------------------------------
 
-    def _model(self, service: str) -> _ServiceModel:
+    def _model(self, service: str) -> ServiceModel:
         if service in self._dirty or service not in self._models:
             self._models[service] = self._build(service)
             self._dirty.discard(service)
         return self._models[service]
 
-    def _build(self, service: str) -> _ServiceModel:
+    def _build(self, service: str) -> ServiceModel:
         events = [
             event
             for deployment in self._deployments_of.get(service, ())
@@ -255,8 +242,8 @@ class DoraState:
         commits = list(self._commits_of.get(service, {}).values())
         # A change's commit time: the earliest any deployment or commit event of the service
         # reports, then the pull-request rule (docs/dora.md, "Lead time for changes").
-        committed, pushed = _resolve_commits(_commit_times([*events, *commits]), commits)
-        groups: dict[tuple[str, str], _Deployment] = {}
+        committed, pushed = resolve_commits(commit_times([*events, *commits]), commits)
+        groups: dict[tuple[str, str], Deployment] = {}
         for event in events:
             environment = self._production_environment(event)
             if environment is None:
@@ -265,7 +252,7 @@ class DoraState:
             first = event.sort_key()
             group = groups.get(identity)
             if group is None:
-                group = groups[identity] = _Deployment(first)
+                group = groups[identity] = Deployment(first)
             elif first < group.first:
                 group.first = first
             for change in event.changes:
@@ -313,10 +300,10 @@ class DoraState:
             unlinked.append(incident.reference)
         restores.sort()
         unlinked.sort()
-        return _ServiceModel(
+        return ServiceModel(
             deploy_times=times,
-            linked_prefix=_prefix(linked),
-            no_change_time_prefix=_prefix(
+            linked_prefix=prefix_counts(linked),
+            no_change_time_prefix=prefix_counts(
                 not any(change in committed for change in group.changes) for group in ordered
             ),
             lead_at=[at for at, _ in leads],
@@ -353,20 +340,20 @@ class DoraState:
     def metrics(self, now_micros: int) -> list[ServiceMetrics]:
         """The four keys of every service seen, over `now - window < t <= now`, by service."""
         low = now_micros - self._window
-        days = self._window / _DAY_MICROS
+        days = self._window / DAY_MICROS
         out: list[ServiceMetrics] = []
         services = self.services()
         for gone in set(self._models).difference(services):
             del self._models[gone]
         for service in services:
             model = self._model(service)
-            a, b = _span(model.deploy_times, low, now_micros)
+            a, b = window_span(model.deploy_times, low, now_micros)
             deployments = b - a
             linked = model.linked_prefix[b] - model.linked_prefix[a]
             without = model.no_change_time_prefix[b] - model.no_change_time_prefix[a]
-            la, lb = _span(model.lead_at, low, now_micros)
-            ra, rb = _span(model.restored_at, low, now_micros)
-            ua, ub = _span(model.unlinked_at, low, now_micros)
+            la, lb = window_span(model.lead_at, low, now_micros)
+            ra, rb = window_span(model.restored_at, low, now_micros)
+            ua, ub = window_span(model.unlinked_at, low, now_micros)
             out.append(
                 ServiceMetrics(
                     service=service,

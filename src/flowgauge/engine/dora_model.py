@@ -1,7 +1,8 @@
 """The per-service pieces of the DORA engine: commit times, and the derived facts a scrape reads.
 
 Split from `dora.py` (which keeps the state and its bookkeeping) so each file holds one
-responsibility: here, pure functions of a service's events and the shapes they produce.
+responsibility: here, pure functions of a service's events and the shapes they produce. Its public
+surface (`__all__`) is what `dora.py` builds on; the rest is private to this module.
 """
 
 from __future__ import annotations
@@ -9,16 +10,27 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 
-from flowgauge.model.events import FlowEvent, to_micros
+from flowgauge.model.events import FlowEvent
+from flowgauge.model.micros import to_micros
+
+__all__ = [
+    "PULL_REQUEST_KIND",
+    "TIER_TAG",
+    "WORKFLOW_TAG",
+    "Deployment",
+    "Incident",
+    "ServiceModel",
+    "commit_times",
+    "deployment_commit",
+    "pick",
+    "prefix_counts",
+    "resolve_commits",
+    "window_span",
+]
 
 
-def _micros(duration: timedelta) -> int:
-    return duration // timedelta(microseconds=1)
-
-
-def _pick(a: FlowEvent, b: FlowEvent) -> FlowEvent:
+def pick(a: FlowEvent, b: FlowEvent) -> FlowEvent:
     """One event of two delivered under the same id: identical ones are one; else a fixed choice."""
     if a is b or a == b:
         return a
@@ -39,7 +51,7 @@ WORKFLOW_TAG = "workflow:"
 TIER_TAG = "tier:"
 
 
-def _commit_times(events: Iterable[FlowEvent]) -> dict[str, int]:
+def commit_times(events: Iterable[FlowEvent]) -> dict[str, int]:
     """Each change's earliest `committed_at` reported by any of the events."""
     committed: dict[str, int] = {}
     for event in events:
@@ -51,7 +63,7 @@ def _commit_times(events: Iterable[FlowEvent]) -> dict[str, int]:
     return committed
 
 
-def _resolve_commits(
+def resolve_commits(
     reported: dict[str, int], commits: Iterable[FlowEvent]
 ) -> tuple[dict[str, int], dict[str, set[str]]]:
     """Commit times after the pull-request rule, and what each pushed head brings (one level).
@@ -84,7 +96,7 @@ def _resolve_commits(
 
 
 @dataclass(frozen=True)
-class _Incident:
+class Incident:
     """What the metrics need of one incident, from all its events (any key)."""
 
     service: str | None
@@ -95,7 +107,7 @@ class _Incident:
 
 
 @dataclass
-class _Deployment:
+class Deployment:
     """One counted deployment: successful, production, deduplicated by (environment, commit)."""
 
     first: tuple[int, str]  # (time, event id) of its earliest successful event
@@ -104,7 +116,7 @@ class _Deployment:
 
 
 @dataclass(frozen=True)
-class _ServiceModel:
+class ServiceModel:
     """One service's derived facts, each list ascending in time, for window bisection."""
 
     deploy_times: list[int]
@@ -117,12 +129,12 @@ class _ServiceModel:
     unlinked_at: list[int]
 
 
-def _prefix(flags: Iterable[bool]) -> list[int]:
+def prefix_counts(flags: Iterable[bool]) -> list[int]:
     out = [0]
     for flag in flags:
         out.append(out[-1] + int(flag))
     return out
 
 
-def _span(times: Sequence[int], low_exclusive: int, high_inclusive: int) -> tuple[int, int]:
+def window_span(times: Sequence[int], low_exclusive: int, high_inclusive: int) -> tuple[int, int]:
     return bisect_right(times, low_exclusive), bisect_right(times, high_inclusive)

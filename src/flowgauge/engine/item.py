@@ -16,7 +16,7 @@ from itertools import pairwise
 
 from flowgauge.engine.timeline import Timeline
 from flowgauge.model.config import StreamConfig
-from flowgauge.model.events import to_micros
+from flowgauge.model.micros import to_micros
 
 #: (stage index, active µs, wait µs, blocked µs) of one visited stage on [created_at, completed_at)
 StageTimes = tuple[int, int, int, int]

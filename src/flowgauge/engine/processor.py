@@ -21,7 +21,7 @@ from flowgauge.engine.snapshot import Snapshot
 from flowgauge.engine.stored import Cached, cached, facts_from_json
 from flowgauge.engine.timeline import Timeline
 from flowgauge.keys import DORA_PREFIX, ITEM_PREFIX, state_key
-from flowgauge.model import DORA_TYPES, FlowConfig, FlowEvent, to_micros
+from flowgauge.model import DORA_TYPES, MICROS, FlowConfig, FlowEvent, to_micros
 
 
 def route(config: FlowConfig, event: FlowEvent) -> FlowEvent | None:
@@ -126,7 +126,7 @@ class Processor:
     def snapshot(self, wall_micros: int) -> Snapshot:
         now = self.now_micros(wall_micros)
         return Snapshot(
-            now_seconds=now / 1_000_000,
+            now_seconds=now / MICROS,
             streams=tuple(self.flow.metrics(now)),
             services=tuple(self.dora.metrics(now)),
             unmapped_states=dict(self.flow.unmapped),

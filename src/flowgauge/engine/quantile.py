@@ -11,8 +11,7 @@ import math
 from collections.abc import Sequence
 
 from flowgauge.engine.snapshot import Quantiles, quantile_label
-
-MICROS = 1_000_000
+from flowgauge.model.micros import MICROS
 
 
 def quantile(sorted_values: Sequence[int], q: float) -> float:

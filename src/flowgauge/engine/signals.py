@@ -28,11 +28,10 @@ from sortedcontainers import SortedList
 
 from flowgauge.engine.bulk import change, pending, settle
 from flowgauge.engine.item import ItemFacts
-from flowgauge.engine.quantile import MICROS
 from flowgauge.engine.snapshot import SIGNALS, StageSignals
 from flowgauge.model.config import StreamConfig
+from flowgauge.model.micros import DAY_MICROS, MICROS, duration_micros
 
-DAY_US = 86_400 * MICROS
 XMR_FACTOR = 2.66  # natural process limits: mean +- 2.66 x mean moving range (Wheeler)
 
 
@@ -76,11 +75,11 @@ class StageHistory:
         if exit_ is None:
             return
         change(self.exits, exit_, sign)
-        tally = self.exits_by_day.setdefault(exit_ // DAY_US, [0, 0])
+        tally = self.exits_by_day.setdefault(exit_ // DAY_MICROS, [0, 0])
         tally[0] += sign
         tally[1] += sign * (exit_ - entry)
         if tally[0] == 0:
-            del self.exits_by_day[exit_ // DAY_US]
+            del self.exits_by_day[exit_ // DAY_MICROS]
 
     def occupant(self, entered: int, sign: int) -> None:
         """An in-progress item whose current stage this is, since `entered`."""
@@ -147,7 +146,7 @@ class SignalState:
                 history,
                 now,
                 wip_limit=stage.wip_limit,
-                sle_us=None if sle is None else _micros(sle.total_seconds()),
+                sle_us=None if sle is None else duration_micros(sle),
                 committed=committed,
                 stream=stream,
             )
@@ -159,10 +158,6 @@ class SignalState:
         if best is None or best.score <= 0:
             return tuple(result)
         return tuple(StageSignals(s.stage, s.firing, s.values, s.score, s is best) for s in result)
-
-
-def _micros(seconds: float) -> int:
-    return round(seconds * MICROS)
 
 
 def _stage(
@@ -195,7 +190,7 @@ def _stage(
         aging.update(items=over, sle_seconds=sle_us / MICROS)
         firing["aging"] = over > 0
 
-    interval = _micros(config.interval.total_seconds())
+    interval = duration_micros(config.interval)
     arrivals = history.between(history.entries, now - interval, now)
     departures = history.between(history.exits, now - interval, now)
     values["accumulating"].update(
@@ -207,10 +202,10 @@ def _stage(
     limits["wip"] = wip
     high = low = False
     if committed and history.entries:
-        today = now // DAY_US
-        first = max(today - config.baseline_days, history.entries[0] // DAY_US)
+        today = now // DAY_MICROS
+        first = max(today - config.baseline_days, history.entries[0] // DAY_MICROS)
         days = range(first, today)
-        daily_wip = [float(history.wip_before((day + 1) * DAY_US)) for day in days]
+        daily_wip = [float(history.wip_before((day + 1) * DAY_MICROS)) for day in days]
         wip_npl = xmr_limits(daily_wip) if len(daily_wip) >= config.min_baseline_days else None
         if wip_npl is not None:
             mean, lower, upper = wip_npl

@@ -15,13 +15,15 @@ from flowgauge.model.events import (
     Change,
     EventType,
     FlowEvent,
-    to_micros,
 )
+from flowgauge.model.micros import DAY_MICROS, MICROS, duration_micros, to_micros
 
 __all__ = [
+    "DAY_MICROS",
     "DORA_TYPES",
     "GENERIC_TYPES",
     "ITEM_TYPES",
+    "MICROS",
     "Change",
     "DoraConfig",
     "EventType",
@@ -30,6 +32,7 @@ __all__ = [
     "Match",
     "Stage",
     "StreamConfig",
+    "duration_micros",
     "parse_duration",
     "to_micros",
 ]

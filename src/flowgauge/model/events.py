@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from flowgauge.model.micros import to_micros
+
 EventType = Literal[
     "created",
     "state",
@@ -95,18 +97,3 @@ class FlowEvent(BaseModel):
     def sort_key(self) -> tuple[int, str]:
         """Timeline order: event time, ties broken by event id (METRICS.md)."""
         return (to_micros(self.at), self.id)
-
-
-def to_micros(at: AwareDatetime) -> int:
-    """Epoch microseconds: the engine's integer time unit, so sums never drift."""
-    delta = at - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _epoch() -> AwareDatetime:
-    from datetime import UTC, datetime
-
-    return datetime(1970, 1, 1, tzinfo=UTC)
-
-
-_EPOCH = _epoch()

@@ -35,6 +35,6 @@ class Source:
     """One provider: its name, signature check, normalizer and delivery-id reader."""
 
     name: str
-    verify: Callable[[bytes, bytes, Headers, datetime], None]
+    verify: Callable[[bytes, bytes, Headers, datetime | None], None]  # None: no clock check
     normalize: Normalize
     delivery_id: DeliveryId

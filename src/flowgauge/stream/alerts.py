@@ -16,13 +16,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from flowgauge.engine.snapshot import StageSignals, StreamSignals
 from flowgauge.model import FlowConfig
+from flowgauge.model.micros import from_micros
 
 if TYPE_CHECKING:
     import faust
@@ -134,7 +134,7 @@ class AlertPublisher:
 
     def changes(self, signals: Iterable[StreamSignals], now_micros: int) -> list[Change]:
         """Signals whose state differs from the last announced one (absent: off)."""
-        at = datetime.fromtimestamp(now_micros / 1_000_000, UTC).isoformat()
+        at = from_micros(now_micros).isoformat()
         out: list[Change] = []
         for stream in signals:
             for stage in stream.stages:

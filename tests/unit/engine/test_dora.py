@@ -8,10 +8,11 @@ from typing import Any, Literal
 
 import pytest
 
-from flowgauge.engine.dora import DoraState, dora_key
-from flowgauge.engine.processor import Processor, state_key
+from flowgauge.engine.dora import DoraState
+from flowgauge.engine.processor import Processor
 from flowgauge.engine.snapshot import ServiceMetrics
 from flowgauge.engine.timeline import Timeline
+from flowgauge.keys import dora_key, state_key
 from flowgauge.model import (
     Change,
     DoraConfig,

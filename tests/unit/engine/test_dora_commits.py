@@ -9,8 +9,9 @@ from typing import Literal
 
 import pytest
 
-from flowgauge.engine.dora import DoraState, dora_key
+from flowgauge.engine.dora import DoraState
 from flowgauge.engine.snapshot import ServiceMetrics
+from flowgauge.keys import dora_key
 from flowgauge.model import Change, DoraConfig, FlowEvent, to_micros
 
 BASE = datetime(2026, 3, 1, tzinfo=UTC)

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowgauge.engine.dora import DoraState, dora_key
+from flowgauge.engine.dora import DoraState
 from flowgauge.engine.snapshot import QUANTILES, ServiceMetrics, quantile_label
+from flowgauge.keys import dora_key
 from flowgauge.model import Change, DoraConfig, FlowEvent, to_micros
 
 BASE = datetime(2026, 3, 1, tzinfo=UTC)

@@ -158,10 +158,10 @@ def oracle_item(events: list[FlowEvent], stream: StreamConfig) -> dict[str, Any]
     totals = {"active": 0, "wait": 0, "blocked": 0}
     for t in range(created, completed):
         stage, blocked = at_instant(t)
-        k = "blocked" if blocked else ("active" if kind[stage] == "active" else "wait")
-        per_stage[stage][k] += 1
+        part = "blocked" if blocked else ("active" if kind[stage] == "active" else "wait")
+        per_stage[stage][part] += 1
         if started is not None and started <= t:
-            totals[k] += 1
+            totals[part] += 1
     facts.update(per_stage=per_stage, totals=totals)
     return facts
 

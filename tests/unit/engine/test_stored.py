@@ -15,8 +15,9 @@ from test_properties import CONFIGS, event_sets
 
 from flowgauge.engine import stored
 from flowgauge.engine.item import StreamPlan
-from flowgauge.engine.processor import Processor, route, state_key
+from flowgauge.engine.processor import Processor, route
 from flowgauge.engine.timeline import Timeline
+from flowgauge.keys import state_key
 from flowgauge.model import FlowConfig, FlowEvent
 
 

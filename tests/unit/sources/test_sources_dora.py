@@ -1,4 +1,4 @@
-"""DORA sources from the real payloads of the shared corpus (read in place, edited in memory):
+"""DORA sources from the project's golden payloads (tests/fixtures/webhooks, edited in memory):
 GitHub push / workflow_run / merged pull requests, GitLab Push and Pipeline hooks, and the whole
 path from payloads to DORA's keys (incidents: test_sources_incidents.py)."""
 
@@ -13,10 +13,13 @@ from flowgauge.engine.dora import DoraState
 from flowgauge.model import Change, DoraConfig, FlowEvent, to_micros
 from flowgauge.sources import REGISTRY
 
-GH = "Codertocat/Hello-World"
-OCTO = "octo-org/octo-repo"
-RUN_SHA = "3484a3fb816e0859fd6e1cea078d76385ff50625"
-PUSH_SHA = "6113728f27ae82c7b1a177c8d03f9e96e0adf246"
+GH = "acme-shop/storefront"
+GL = "acme-shop/warehouse"
+RUN_SHA = "5d4a6f1b3e8b7a9f0ebc4a5f6e7d8c9b0213c456"
+PUSH_SHA = "4c3f5e0a2d7a6f8e9dab3f4e5d6c7b8a9102b345"
+PR_HEAD = "1f0c2b7e9a4d3c5b6a7980f1e2d3c4b5a6978801"
+PR_MERGE = "2a1d3c8f0b5e4d6c7b8a91f2e3d4c5b6a7980912"
+PIPELINE_SHA = "a0f1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3"
 
 
 def github(event: str, body: Any, delivery: str = "d-1") -> list[FlowEvent]:
@@ -53,15 +56,15 @@ def test_github_push_gives_the_commit_times_of_its_commits() -> None:
         GH,
         "push",
     )
-    assert event.at == t("2019-05-15T15:20:57+00:00")  # repository.pushed_at (Unix seconds)
-    assert event.changes == (Change(id=PUSH_SHA, committed_at=t("2019-05-15T15:19:25+00:00")),)
+    assert event.at == t("2026-02-03T08:41:30+00:00")  # repository.pushed_at (Unix seconds)
+    assert event.changes == (Change(id=PUSH_SHA, committed_at=t("2026-02-03T09:40:00+01:00")),)
 
 
 def test_github_push_keeps_distinct_commits_and_puts_the_head_last() -> None:
     body = payload("github", "push.json")
     first = body["commits"][0]
-    older = {**first, "id": "a" * 40, "timestamp": "2019-05-14T10:00:00Z"}
-    merged_in = {**first, "id": "b" * 40, "distinct": False, "timestamp": "2019-01-01T00:00:00Z"}
+    older = {**first, "id": "a" * 40, "timestamp": "2026-02-02T10:00:00Z"}
+    merged_in = {**first, "id": "b" * 40, "distinct": False, "timestamp": "2026-01-01T00:00:00Z"}
     body["commits"] = [first, older, merged_in]  # head not last, one commit pushed before
     (event,) = github("push", body)
     assert [c.id for c in event.changes] == ["a" * 40, PUSH_SHA]
@@ -85,14 +88,14 @@ def test_github_completed_workflow_run_is_a_tagged_deployment_of_its_head_sha() 
     (event,) = github("workflow_run", payload("github", "workflow_run.completed.json"))
     assert (event.type, event.item, event.service, event.kind, event.status) == (
         "deployment",
-        f"github:{OCTO}/actions/runs/289782451",
-        OCTO,
+        f"github:{GH}/actions/runs/8123001",
+        GH,
         "workflow_run",
         "success",
     )
     assert event.environment is None  # the config decides (dora.deploy_workflows)
-    assert event.labels == ("workflow:test", "workflow:.github/workflows/test.yml")
-    assert event.changes == (Change(id=RUN_SHA, committed_at=t("2020-10-05T16:32:07+00:00")),)
+    assert event.labels == ("workflow:deploy", "workflow:.github/workflows/deploy.yml")
+    assert event.changes == (Change(id=RUN_SHA, committed_at=t("2026-02-05T08:55:00+00:00")),)
 
 
 def test_github_workflow_run_conclusions() -> None:
@@ -109,9 +112,9 @@ def test_github_workflow_run_conclusions() -> None:
 
 def test_github_workflow_run_name_wins_over_the_workflows() -> None:
     body = payload("github", "workflow_run.completed.json")
-    body["workflow_run"]["name"] = "Deploy"
+    body["workflow_run"]["name"] = "Release"
     (event,) = github("workflow_run", body)
-    assert event.labels == ("workflow:Deploy", "workflow:.github/workflows/test.yml")
+    assert event.labels == ("workflow:Release", "workflow:.github/workflows/deploy.yml")
 
 
 # --- GitHub merged pull request ------------------------------------------------------------------
@@ -119,7 +122,7 @@ def test_github_workflow_run_name_wins_over_the_workflows() -> None:
 
 def merged_pull() -> dict[str, Any]:
     body = payload("github", "pull_request.closed.json")
-    body["pull_request"].update(merged=True, merged_at="2019-05-15T15:22:00Z")
+    body["pull_request"].update(merged=True, merged_at="2026-02-03T15:00:00Z")
     return body
 
 
@@ -128,15 +131,15 @@ def test_github_merged_pull_request_maps_its_merge_commit_to_its_head() -> None:
     assert state.state == "merged"
     assert (event.type, event.item, event.kind, event.service, event.at) == (
         "commit",
-        f"github:{GH}/commits/c4295bd74fb0f4fda03689c3df3f2803b658fd85",
+        f"github:{GH}/commits/{PR_MERGE}",
         "pull_request",
         GH,
-        t("2019-05-15T15:22:00+00:00"),
+        t("2026-02-03T15:00:00+00:00"),
     )
     # head then merge commit, no times: the payload carries none (docs/dora.md, "Squash merges")
     assert event.changes == (
-        Change(id="ec26c3e57ca3a959ca5aad62de7213c562f8c821"),
-        Change(id="c4295bd74fb0f4fda03689c3df3f2803b658fd85"),
+        Change(id=PR_HEAD),
+        Change(id=PR_MERGE),
     )
 
 
@@ -150,70 +153,77 @@ def test_github_closed_unmerged_pull_request_gives_no_commit() -> None:
 
 def test_gitlab_push_gives_the_commit_times_of_the_listed_commits() -> None:
     (event,) = gitlab(payload("gitlab", "push.json"))
-    head = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"
+    head = "6e5b7a2c4f9c8b0a1fcd5b6a7f8e9d0c1324d567"
     assert (event.type, event.item, event.service) == (
         "commit",
-        f"gitlab:mike/diaspora/commits/{head}",
-        "mike/diaspora",
+        f"gitlab:{GL}/commits/{head}",
+        GL,
     )
     assert [c.id for c in event.changes][-1] == head
-    assert event.at == t("2012-01-03T23:36:29+02:00")  # the latest commit time: no push time
+    assert event.at == t("2026-02-09T12:45:00+01:00")  # the latest commit time: no push time
+
+
+def production_job(body: dict[str, Any]) -> dict[str, Any]:
+    job: dict[str, Any] = next(b for b in body["builds"] if b["name"] == "deploy-production")
+    return job
 
 
 def production_pipeline() -> dict[str, Any]:
-    """The sample with its (skipped) production job finished successfully."""
+    """The payload with its (manual, waiting) production job run successfully."""
     body = payload("gitlab", "pipeline.success.json")
-    job = next(b for b in body["builds"] if b["name"] == "production")
-    job.update(status="success", finished_at="2016-08-12 15:27:00 UTC")
+    production_job(body).update(status="success", finished_at="2026-02-11 09:20:00 UTC")
     return body
 
 
-def test_gitlab_pipeline_sample_deploys_nothing_its_deploy_jobs_did_not_run() -> None:
-    assert gitlab(payload("gitlab", "pipeline.success.json")) == []
+def in_production(events: list[FlowEvent]) -> list[FlowEvent]:
+    return [e for e in events if e.environment == "production"]
+
+
+def test_gitlab_pipeline_payload_deploys_staging_only_its_production_job_waits() -> None:
+    events = gitlab(payload("gitlab", "pipeline.success.json"))
+    assert [e.environment for e in events] == ["staging"]
 
 
 def test_gitlab_pipeline_deploy_job_is_a_deployment_with_its_tier_and_commit_time() -> None:
-    (event,) = gitlab(production_pipeline())
+    (event,) = in_production(gitlab(production_pipeline()))
     assert (event.type, event.item, event.environment, event.status, event.labels) == (
         "deployment",
-        "gitlab:gitlab-org/gitlab-test/jobs/380",
+        f"gitlab:{GL}/jobs/7403",
         "production",
         "success",
         ("tier:production",),
     )
-    assert event.at == t("2016-08-12T15:27:00+00:00")
+    assert event.at == t("2026-02-11T09:20:00+00:00")
     assert event.changes == (
         Change(
-            id="bcbb5ec396a2c0f828686f14fac9b80b780504f2",
-            committed_at=t("2016-08-12T17:23:21+02:00"),
+            id=PIPELINE_SHA,
+            committed_at=t("2026-02-11T09:58:00+01:00"),
         ),
     )
 
 
 def test_gitlab_pipeline_failed_deploy_job_and_stop_jobs() -> None:
     body = production_pipeline()
-    job = next(b for b in body["builds"] if b["name"] == "production")
+    job = production_job(body)
     job["status"] = "failed"
-    (event,) = gitlab(body)
+    (event,) = in_production(gitlab(body))
     assert event.status == "failure"
     job["environment"]["action"] = "stop"
-    assert gitlab(body) == []
+    assert in_production(gitlab(body)) == []
 
 
 # --- GitLab merged merge request ------------------------------------------------------------------
 
-DIASPORA = "mike/diaspora"
-MR_HEAD = "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"  # the sample's last_commit: push.json's head
+MR_HEAD = "6e5b7a2c4f9c8b0a1fcd5b6a7f8e9d0c1324d567"  # its last_commit: push.json's head
 SQUASH, MERGE = "5" * 40, "6" * 40
 
 
 def merged_mr(**landed: str | None) -> dict[str, Any]:
-    """The sample merge request merged into mike/diaspora (push.json's project)."""
+    """The merge request, merged (its branch is what push.json pushed)."""
     body = payload("gitlab", "merge_request.open.json")
-    body["project"]["path_with_namespace"] = DIASPORA
     body["changes"] = {}  # no label changes: the state and the commits only
     body["object_attributes"].update(
-        action="merge", state="merged", updated_at="2012-01-04T10:00:00Z", **landed
+        action="merge", state="merged", updated_at="2026-02-10T10:00:00Z", **landed
     )
     return body
 
@@ -223,14 +233,14 @@ def test_gitlab_merged_merge_request_maps_its_squash_commit_to_its_head_with_its
     assert state.state == "merged"
     assert (event.type, event.item, event.kind, event.service, event.at) == (
         "commit",
-        f"gitlab:{DIASPORA}/commits/{SQUASH}",
+        f"gitlab:{GL}/commits/{SQUASH}",
         "pull_request",
-        DIASPORA,
-        t("2012-01-04T10:00:00+00:00"),
+        GL,
+        t("2026-02-10T10:00:00+00:00"),
     )
     # GitLab gives the head's commit time (GitHub does not)
     assert event.changes == (
-        Change(id=MR_HEAD, committed_at=t("2012-01-03T23:36:29+02:00")),
+        Change(id=MR_HEAD, committed_at=t("2026-02-09T12:45:00+01:00")),
         Change(id=SQUASH),
     )
 
@@ -250,26 +260,23 @@ def test_gitlab_fast_forward_merge_or_an_open_merge_request_maps_nothing() -> No
 
 
 def test_gitlab_squash_merge_lead_time_from_the_branch_push() -> None:
-    """push.json (first commit 2011-12-12 14:27:31 +02:00, head = the merge request's last
+    """push.json (first commit 2026-02-09 10:15 +01:00, head = the merge request's last
     commit) -> merge request squashed -> production Deployment Hook of the squash commit."""
     deploy = payload("gitlab", "deployment.success.json", environment="production")
     deploy.update(
-        project={"path_with_namespace": DIASPORA},
         environment_tier="production",
         commit_url=f"http://x/-/commit/{SQUASH}",
-        status_changed_at="2012-01-05 12:00:00 UTC",
+        status_changed_at="2026-02-11 12:00:00 UTC",
     )
     events = [
         *gitlab(deploy, "g-deploy"),
         *gitlab(merged_mr(squash_commit_sha=SQUASH, merge_commit_sha=None), "g-mr"),
         *gitlab(payload("gitlab", "push.json"), "g-push"),
     ]
-    (m,) = dora(events, DoraConfig(window="30d"), "2012-01-10T00:00:00+00:00").values()
-    lead = (t("2012-01-05T12:00:00+00:00") - t("2011-12-12T14:27:31+02:00")).total_seconds()
+    (m,) = dora(events, DoraConfig(window="30d"), "2026-02-15T00:00:00+00:00").values()
+    lead = (t("2026-02-11T12:00:00+00:00") - t("2026-02-09T10:15:00+01:00")).total_seconds()
     assert dict(m.lead_time_for_changes) == {"0.5": lead, "0.85": lead, "0.95": lead}
-    assert dora(events[::-1], DoraConfig(window="30d"), "2012-01-10T00:00:00+00:00") == {
-        DIASPORA: m
-    }
+    assert dora(events[::-1], DoraConfig(window="30d"), "2026-02-15T00:00:00+00:00") == {GL: m}
 
 
 # --- from payloads to DORA's keys -----------------------------------------------------------------
@@ -281,7 +288,7 @@ def test_github_push_deployment_status_and_workflow_run_of_one_sha_count_once() 
     repo, sha = GH, PUSH_SHA
     run = payload("github", "workflow_run.completed.json")
     run["repository"]["full_name"] = repo
-    run["workflow_run"].update(head_sha=sha, updated_at="2019-05-15T16:19:25Z", head_commit=None)
+    run["workflow_run"].update(head_sha=sha, updated_at="2026-02-03T09:41:30Z", head_commit=None)
     status = payload("github", "deployment_status.created.json")
     status["deployment"]["sha"] = sha
     events = [
@@ -289,15 +296,15 @@ def test_github_push_deployment_status_and_workflow_run_of_one_sha_count_once() 
         *github("workflow_run", run, "d-run"),
         *github("push", payload("github", "push.json"), "d-push"),
     ]
-    config = DoraConfig(window="30d", deploy_workflows=("test",))
-    (m,) = dora(events, config, "2019-05-20T00:00:00+00:00").values()
+    config = DoraConfig(window="30d", deploy_workflows=("deploy",))
+    (m,) = dora(events, config, "2026-02-10T00:00:00+00:00").values()
     assert m.deployment_frequency_per_day == 1 / 30
     first = min(e.at for e in events if e.type == "deployment")
-    lead = (first - t("2019-05-15T15:19:25+00:00")).total_seconds()
+    lead = (first - t("2026-02-03T09:40:00+01:00")).total_seconds()
     assert dict(m.lead_time_for_changes) == {"0.5": lead, "0.85": lead, "0.95": lead}
-    assert dora(events[::-1], config, "2019-05-20T00:00:00+00:00") == {m.service: m}
+    assert dora(events[::-1], config, "2026-02-10T00:00:00+00:00") == {m.service: m}
     # not named as a deploy workflow: the run counts nowhere, the status still once
-    (m,) = dora(events, DoraConfig(window="30d"), "2019-05-20T00:00:00+00:00").values()
+    (m,) = dora(events, DoraConfig(window="30d"), "2026-02-10T00:00:00+00:00").values()
     assert m.deployment_frequency_per_day == 1 / 30
 
 
@@ -310,19 +317,19 @@ def test_squash_merge_lead_time_from_the_pull_requests_branch_push() -> None:
     branch = payload("github", "push.json", after=head)
     first = branch["commits"][0]
     branch["commits"] = [
-        {**first, "id": "f" * 40, "timestamp": "2019-05-15T10:00:00Z"},
-        {**first, "id": head, "timestamp": "2019-05-15T12:00:00Z"},
+        {**first, "id": "f" * 40, "timestamp": "2026-02-03T10:00:00Z"},
+        {**first, "id": head, "timestamp": "2026-02-03T12:00:00Z"},
     ]
     branch["head_commit"] = branch["commits"][-1]
     status = payload("github", "deployment_status.created.json")
     status["deployment"]["sha"] = merge
-    status["deployment_status"]["created_at"] = "2019-05-15T16:00:00Z"
+    status["deployment_status"]["created_at"] = "2026-02-03T16:00:00Z"
     events = [
         *github("push", branch, "d-branch"),
         *github("pull_request", body, "d-pr"),
         *github("deployment_status", status, "d-deploy"),
     ]
-    (m,) = dora(events, DoraConfig(window="30d"), "2019-05-20T00:00:00+00:00").values()
+    (m,) = dora(events, DoraConfig(window="30d"), "2026-02-10T00:00:00+00:00").values()
     assert dict(m.lead_time_for_changes)["0.5"] == 6 * 3600.0
 
 
@@ -333,12 +340,12 @@ def test_gitlab_pipeline_and_deployment_hook_of_one_commit_count_once() -> None:
         project=pipeline["project"],
         environment="prod-eu",
         environment_tier="production",
-        commit_url="http://x/-/commit/bcbb5ec396a2c0f828686f14fac9b80b780504f2",
-        status_changed_at="2016-08-12 15:28:00 UTC",
+        commit_url=f"http://x/-/commit/{PIPELINE_SHA}",
+        status_changed_at="2026-02-11 09:21:00 UTC",
     )
-    job = next(b for b in pipeline["builds"] if b["name"] == "production")
+    job = production_job(pipeline)
     job["environment"]["name"] = "prod-eu"  # not in dora.production: its tier makes it count
     events = [*gitlab(pipeline, "g-pipe"), *gitlab(hook, "g-hook")]
-    (m,) = dora(events, DoraConfig(window="30d"), "2016-08-20T00:00:00+00:00").values()
+    (m,) = dora(events, DoraConfig(window="30d"), "2026-02-20T00:00:00+00:00").values()
     assert m.deployment_frequency_per_day == 1 / 30
     assert m.deployments_without_change_times == 0

@@ -1,7 +1,8 @@
 """Fuzz: whatever JSON (or bytes) arrives, a source answers events, [] or PayloadError only.
 
-Two generators per provider: arbitrary JSON values, and the corpus's real payloads with one
-field anywhere in them replaced by an arbitrary value or removed (which reaches the handlers).
+Two generators per provider: arbitrary JSON values, and real payloads (the project's own, plus the
+shared corpus when it is beside the repository) with one field anywhere in them replaced by an
+arbitrary value or removed (which reaches the handlers).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sources_helpers import CORPUS, PROVIDERS, corpus_files, raw
+from sources_helpers import CORPUS, corpus_files, corpus_raw, fixture_files, raw
 
-from flowgauge.sources import REGISTRY, PayloadError, SignatureError
+from flowgauge.sources import PROVIDERS, REGISTRY, PayloadError, SignatureError
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 HEADERS = st.fixed_dictionaries(
@@ -72,13 +73,13 @@ JSON = st.recursive(
 
 
 def _samples(provider: str) -> list[Any]:
+    found = [json.loads(raw(provider, name)) for name in fixture_files(provider)]
     if not CORPUS.is_dir():
-        return []
-    found = []
+        return found
     for name in corpus_files(provider):
         try:
-            found.append(json.loads(raw(provider, name)))
-        except ValueError:
+            found.append(json.loads(corpus_raw(provider, name)))
+        except ValueError:  # the corpus' doc fragments (test_sources_corpus.py)
             continue
     return found
 

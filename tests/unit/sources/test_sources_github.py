@@ -1,4 +1,4 @@
-"""GitHub behaviours the corpus lacks, built by editing its real payloads (closed, merged...)."""
+"""GitHub behaviours beyond the golden payloads, built by editing them (closed, merged...)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sources_helpers import ev, kept, payload, same_events
 from flowgauge.model import FlowEvent
 from flowgauge.sources import PayloadError, github
 
-GH = "Codertocat/Hello-World"
+GH = "acme-shop/storefront"
 
 
 def run(event: str, body: Any) -> list[FlowEvent]:
@@ -44,8 +44,8 @@ def test_incident_label_opens_and_closing_resolves_an_incident() -> None:
     labels = [{"name": "incident"}]
     opened = run("issues", issue("issues.opened.json", labels=labels))
     assert [e.type for e in opened] == ["created", "incident_opened"]
-    assert opened[1].service == GH and opened[1].item == f"github:{GH}#1"
-    closed = issue("issues.opened.json", labels=labels, closed_at="2019-05-16T10:00:00Z")
+    assert opened[1].service == GH and opened[1].item == f"github:{GH}#14"
+    closed = issue("issues.opened.json", labels=labels, closed_at="2026-02-04T10:00:00Z")
     closed["action"] = "closed"
     assert [e.type for e in run("issues", closed)] == ["state", "incident_resolved"]
     labeled = issue("issues.labeled.json", labels=labels)
@@ -82,8 +82,8 @@ def test_reviews_that_decide_move_the_pull_request(review_state: str, expected: 
     body = payload("github", "pull_request_review.submitted.json")
     body["review"]["state"] = review_state
     (event,) = run("pull_request_review", body)
-    assert (event.item, event.kind, event.state) == (f"github:{GH}#2", "pull_request", expected)
-    assert event.at.isoformat() == "2019-05-15T15:20:38+00:00"
+    assert (event.item, event.kind, event.state) == (f"github:{GH}#15", "pull_request", expected)
+    assert event.at.isoformat() == "2026-02-03T11:00:00+00:00"
 
 
 def test_pull_request_links_from_title_body_and_branch() -> None:
@@ -111,11 +111,11 @@ def test_project_status_edit_is_a_state_of_the_content_node() -> None:
     expected = ev(
         "github",
         "state",
-        "github:node/DI_lADOAWcTxs07G84AIjOy",
-        "2022-06-08T20:34:26Z",
+        "github:node/I_kwDOFlowG14",
+        "2026-02-03T09:00:00Z",
         state="In Progress",
-        project="PVT_kwDOAWcTxs07Gw",
-        kind="draft_issue",
+        project="PVT_kwDOFlowGzgAA",
+        kind="issue",
     )
     same_events(run("projects_v2_item", body), [expected])
     body["changes"]["field_value"]["field_name"] = "Priority"

@@ -1,4 +1,4 @@
-"""GitLab and Jira behaviours the corpus lacks, built by editing its real payloads."""
+"""GitLab and Jira behaviours beyond the golden payloads, built by editing them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sources_helpers import kept, payload
 from flowgauge.model import FlowEvent
 from flowgauge.sources import PayloadError, gitlab, jira
 
-GL = "gitlabhq/gitlab-test"
+GL = "acme-shop/warehouse"
 
 
 def gl(name: str, changes: dict[str, Any] | None = None, **attrs: Any) -> list[FlowEvent]:
@@ -89,7 +89,7 @@ def test_incident_issues() -> None:
     body["object_attributes"].update(action="close", state="closed")
     events = gitlab.normalize({}, body)
     assert [e.type for e in events] == ["state", "incident_resolved"]
-    assert events[1].service == GL and events[1].item == f"gitlab:{GL}#23"
+    assert events[1].service == GL and events[1].item == f"gitlab:{GL}#31"
 
 
 @pytest.mark.parametrize(("status", "outcome"), [("failed", "failure"), ("running", None)])

@@ -14,12 +14,12 @@ SAMPLES: dict[str, tuple[str, str, dict[str, str]]] = {
     "github": ("issues.opened.json", "x-github-delivery", {"x-github-event": "issues"}),
     "gitlab": ("issue.open.json", "idempotency-key", {}),
     "jira": ("jira_issue_updated.labels.json", "x-atlassian-webhook-identifier", {}),
-    "linear": ("Comment.create.docs-2021.json", "linear-delivery", {}),
+    "linear": ("Issue.create.json", "linear-delivery", {}),
 }
 
 
 def linear_issue(**extra: Any) -> dict[str, Any]:
-    body = payload("linear", "Comment.create.docs-2021.json", type="Issue", action="create")
+    body = payload("linear", "Issue.create.json")
     body["data"].update(identifier="ENG-1", state={"name": "Todo"}, **extra)
     return body
 
@@ -50,7 +50,7 @@ def test_without_a_delivery_id_ids_come_from_the_content(provider: str) -> None:
 
 
 def test_plane_v2_ids_use_the_stable_event_id_not_the_per_attempt_delivery() -> None:
-    body = payload("plane", "v2.workitem.updated.json")
+    body = payload("plane", "workitem.updated.json")
     one = REGISTRY["plane"].normalize({"x-plane-delivery": "a1"}, body)
     body["delivery_id"] = "retry"
     two = REGISTRY["plane"].normalize({"x-plane-delivery": "a2"}, body)
@@ -66,7 +66,7 @@ def test_linear_content_ids_ignore_the_send_time_but_not_the_change() -> None:
     sent["webhookTimestamp"], resent_body["webhookTimestamp"] = 1_700_000_000_000, 1_700_000_600_000
     first = normalize({}, sent)
     resent = normalize({}, resent_body)
-    changed = normalize({}, linear_issue(updatedAt="2020-01-24T00:00:00.000Z"))
+    changed = normalize({}, linear_issue(updatedAt="2026-02-18T09:45:00.000Z"))
     assert [e.id for e in first] == [e.id for e in resent] != [e.id for e in changed]
 
 

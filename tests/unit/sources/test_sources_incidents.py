@@ -2,7 +2,7 @@
 
 The sources know no config: they report incident *candidates* for labelled issues (and issues
 of type Incident), and the routing layer keeps those the config makes incidents. Each case is a
-real payload of the shared corpus (edited in memory) run through `normalize_delivery` (what the
+golden payload of the project (edited in memory) run through `normalize_delivery` (what the
 worker and `flowgauge report` run) with the default config and with one naming `Sev1` instead,
 expecting the incident events kept: (type, service).
 """
@@ -23,8 +23,8 @@ from flowgauge.model.delivery import Delivery
 from flowgauge.sources import REGISTRY
 from flowgauge.stream.pipeline import normalize_delivery
 
-GH = "Codertocat/Hello-World"
-GL = "gitlabhq/gitlab-test"
+GH = "acme-shop/storefront"
+GL = "acme-shop/warehouse"
 STREAM = StreamConfig(name="all", stages=(Stage(name="open", kind="wait"),))
 DEFAULT = FlowConfig(streams=(STREAM,))
 SEV1 = FlowConfig(streams=(STREAM,), dora=DoraConfig(incident_labels=("Sev1",)))
@@ -53,7 +53,7 @@ def deliver(source: str, body: Any, config: FlowConfig) -> Any:
     return normalize_delivery(delivery, config)
 
 
-# --- payload builders (real samples, edited) ------------------------------------------------------
+# --- payload builders (golden payloads, edited) ---------------------------------------------
 
 
 def gh_issue(name: str, labels: list[str], **issue: Any) -> Callable[[], Any]:
@@ -95,11 +95,11 @@ def gl_issue(labels: list[str], **attrs: Any) -> Callable[[], Any]:
 
 def gl_label_added(added: str, state: str = "opened") -> Callable[[], Any]:
     def build() -> Any:
-        body = gl_issue(["API", added], action="update", state=state)()
-        api = body["changes"]["labels"]["previous"][0]
+        body = gl_issue(["backend", added], action="update", state=state)()
+        backend = body["changes"]["labels"]["current"][0]
         body["changes"]["labels"] = {
-            "previous": [api],
-            "current": [api, {**api, "id": 999, "title": added}],
+            "previous": [backend],
+            "current": [backend, {**backend, "id": 999, "title": added}],
         }
         return body
 
@@ -129,7 +129,7 @@ def jira_labels(before: str, after: str) -> Callable[[], Any]:
 OPENED_GH = [("incident_opened", GH)]
 RESOLVED_GH = [("incident_resolved", GH)]
 OPENED_GL = [("incident_opened", GL)]
-OPENED_TES = [("incident_opened", "TES")]
+OPENED_SHOP = [("incident_opened", "SHOP")]
 NONE: Kept = []
 
 # (case, source, payload, kept with the default config, kept with `incident_labels: [Sev1]`)
@@ -140,7 +140,7 @@ CASES: list[tuple[str, str, Callable[[], Any], Kept, Kept]] = [
     (
         "gh closed sev1",
         "github",
-        gh_action("issues.opened.json", "closed", ["sev1"], closed_at="2019-05-16T10:00:00Z"),
+        gh_action("issues.opened.json", "closed", ["sev1"], closed_at="2026-02-04T10:00:00Z"),
         NONE,
         RESOLVED_GH,
     ),
@@ -162,7 +162,7 @@ CASES: list[tuple[str, str, Callable[[], Any], Kept, Kept]] = [
         OPENED_GH,
         OPENED_GH,
     ),
-    ("gl sample (API)", "gitlab", gl_issue(["API"]), NONE, NONE),
+    ("gl payload (backend)", "gitlab", gl_issue(["backend"]), NONE, NONE),
     ("gl opened sev1", "gitlab", gl_issue(["sev1"]), NONE, OPENED_GL),
     ("gl reopened incident", "gitlab", gl_issue(["incident"], action="reopen"), OPENED_GL, NONE),
     (
@@ -175,13 +175,13 @@ CASES: list[tuple[str, str, Callable[[], Any], Kept, Kept]] = [
     ("gl sev1 added", "gitlab", gl_label_added("sev1"), NONE, OPENED_GL),
     ("gl sev1 added closed", "gitlab", gl_label_added("sev1", "closed"), NONE, NONE),
     ("gl type Incident", "gitlab", gl_issue([], type="Incident"), OPENED_GL, OPENED_GL),
-    ("jira sample", "jira", jira_issue("jira_issue_created.json", ["test-label"]), NONE, NONE),
+    ("jira payload", "jira", jira_issue("jira_issue_created.json", ["checkout"]), NONE, NONE),
     (
         "jira created sev1",
         "jira",
         jira_issue("jira_issue_created.json", ["sev1"]),
         NONE,
-        OPENED_TES,
+        OPENED_SHOP,
     ),
     (
         "jira created sev1 service",
@@ -190,29 +190,41 @@ CASES: list[tuple[str, str, Callable[[], Any], Kept, Kept]] = [
         NONE,
         [("incident_opened", "acme/api")],
     ),
-    ("jira sev1 added", "jira", jira_labels("sad", "sad sev1"), NONE, OPENED_TES),
-    ("jira incident added", "jira", jira_labels("sad", "sad incident"), OPENED_TES, NONE),
-    ("jira sad added to sev1", "jira", jira_labels("sev1", "sad sev1"), NONE, NONE),
+    ("jira sev1 added", "jira", jira_labels("checkout", "checkout sev1"), NONE, OPENED_SHOP),
+    (
+        "jira incident added",
+        "jira",
+        jira_labels("checkout", "checkout incident"),
+        OPENED_SHOP,
+        NONE,
+    ),
+    (
+        "jira checkout added to sev1",
+        "jira",
+        jira_labels("sev1", "checkout sev1"),
+        NONE,
+        NONE,
+    ),
     (
         "jira done sev1",
         "jira",
         jira_issue("jira_issue_updated.status-inprogress-to-done.json", ["sev1"]),
         NONE,
-        [("incident_resolved", "TES")],
+        [("incident_resolved", "SHOP")],
     ),
     (
         "jira left done sev1",
         "jira",
         jira_issue("jira_issue_updated.status-done-to-todo.json", ["sev1"]),
         NONE,
-        OPENED_TES,
+        OPENED_SHOP,
     ),
     (
         "jira type Incident",
         "jira",
         jira_issue("jira_issue_created.json", [], issue_type="Incident"),
-        OPENED_TES,
-        OPENED_TES,
+        OPENED_SHOP,
+        OPENED_SHOP,
     ),
 ]
 
@@ -249,7 +261,7 @@ def test_generic_incidents_always_count() -> None:
 def test_the_batch_report_honours_incident_labels_too() -> None:
     """Opened and closed `sev1` issue: a restore time with `[Sev1]`, no incident by default."""
     opened = gh_issue("issues.opened.json", ["sev1"])()
-    closed = gh_action("issues.opened.json", "closed", ["sev1"], closed_at="2019-05-16T10:00:00Z")()
+    closed = gh_action("issues.opened.json", "closed", ["sev1"], closed_at="2026-02-04T10:00:00Z")()
     events: list[FlowEvent] = [
         *REGISTRY["github"].normalize(
             {"x-github-event": "issues", "x-github-delivery": "a"}, opened
@@ -258,13 +270,13 @@ def test_the_batch_report_honours_incident_labels_too() -> None:
             {"x-github-event": "issues", "x-github-delivery": "b"}, closed
         ),
     ]
-    now = to_micros(datetime.fromisoformat("2019-05-20T00:00:00+00:00"))
+    now = to_micros(datetime.fromisoformat("2026-02-10T00:00:00+00:00"))
     restored = Processor.from_events(SEV1, events).snapshot(now).services
     assert [(m.service, dict(m.time_to_restore)["0.5"]) for m in restored] == [
         (
             GH,
             (
-                datetime.fromisoformat("2019-05-16T10:00:00+00:00") - opened_at(opened)
+                datetime.fromisoformat("2026-02-04T10:00:00+00:00") - opened_at(opened)
             ).total_seconds(),
         )
     ]

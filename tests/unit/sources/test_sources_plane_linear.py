@@ -1,4 +1,4 @@
-"""Plane and Linear behaviours the corpus lacks (it has no Plane state change, no Linear Issue)."""
+"""Plane and Linear behaviours beyond the golden payloads, built by editing them."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from sources_helpers import ev, kept, payload, same_events
 
 from flowgauge.sources import PayloadError, jira, linear, plane
 
-PROJECT = "59e3be42-87ec-4950-99a3-ae639cf2b089"
-ITEM = f"plane:{PROJECT}/775c5716-5302-4617-bb9f-2cd843911268"
+PROJECT = "6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d"
+ITEM = f"plane:{PROJECT}/9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
 
 
 def plane_body(event: str, **data: Any) -> dict[str, Any]:
-    body = payload("plane", "v2.workitem.updated.json", event=event)
-    body["data"].update(data)
+    """The update payload as `event`, without labels unless `data` gives some."""
+    body = payload("plane", "workitem.updated.json", event=event)
+    body["data"].update({"label_ids": [], **data})
     return body
 
 
@@ -25,7 +26,7 @@ def test_plane_created_names_the_state_when_expanded() -> None:
         "plane",
         "created",
         ITEM,
-        "2026-03-31T11:44:41.249292+00:00",
+        "2026-02-16T10:00:00+00:00",
         project=PROJECT,
         kind="work_item",
         state="Backlog",
@@ -57,7 +58,7 @@ def test_plane_deleted() -> None:
 
 
 def test_plane_v1_state_change_has_content_derived_ids() -> None:
-    body = {
+    body: dict[str, Any] = {
         "event": "issue",
         "action": "update",
         "webhook_id": "w",
@@ -88,8 +89,8 @@ DOING = {"id": "st-2", "name": "In Progress", "type": "started"}
 
 
 def linear_issue(action: str, **extra: Any) -> dict[str, Any]:
-    """A Linear Issue event in the documented (SDK schema) shape, on the 2021 sample's envelope."""
-    body = payload("linear", "Comment.create.docs-2021.json", type="Issue", action=action)
+    """A Linear Issue event in the documented (SDK schema) shape, on the golden envelope."""
+    body = payload("linear", "Issue.create.json", action=action)
     body["data"] = {
         "id": "539068e2-ae88-4d09-bd75-22eb4a59612f",
         "identifier": "ENG-123",

@@ -1,4 +1,4 @@
-"""Every metric flowgauge exposes, declared in one place, and the collector that reads state.
+"""The flow and DORA gauges, declared once, and the collector that reads them from the engine.
 
 Flow and DORA gauges are not kept in prometheus_client objects: a custom collector asks the
 engine for a `Snapshot` at scrape time, so a scrape always shows the state as it is, and a
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -321,98 +321,3 @@ def render(snapshot: Snapshot) -> bytes:
     registry = CollectorRegistry(auto_describe=True)
     registry.register(SnapshotCollector(lambda: snapshot))
     return generate_latest(registry)
-
-
-@dataclass(frozen=True)
-class WorkerMetrics:
-    """The worker's own pipeline counters (beside the flow gauges on its `/metrics`)."""
-
-    events: Counter
-    deliveries: Counter
-    dead_letters: Counter
-    ready: Gauge
-    reread: Counter
-
-    @classmethod
-    def create(cls, registry: CollectorRegistry) -> WorkerMetrics:
-        return cls(
-            events=Counter(
-                "flowgauge_events",
-                "Canonical events by outcome (applied, duplicate; unrouted: matched no stream; "
-                "dropped: incident candidates the config's dora.incident_labels do not make "
-                "incidents).",
-                ["outcome"],
-                registry=registry,
-            ),
-            deliveries=Counter(
-                "flowgauge_deliveries",
-                "Raw deliveries normalized, by source and outcome.",
-                ["source", "outcome"],
-                registry=registry,
-            ),
-            dead_letters=Counter(
-                "flowgauge_dead_letters",
-                "Deliveries sent to the dead-letter topic, by source.",
-                ["source"],
-                registry=registry,
-            ),
-            ready=Gauge(
-                "flowgauge_worker_ready", "1 once recovered and consuming.", registry=registry
-            ),
-            reread=Counter(
-                "flowgauge_reread_messages",
-                "Messages re-read because no agent had absorbed their offsets, by topic role.",
-                ["role"],
-                registry=registry,
-            ),
-        )
-
-
-@dataclass(frozen=True)
-class IngestMetrics:
-    """The ingester's own metrics (CONTRACT.md: `flowgauge_webhooks_total` by source and outcome,
-    spool depth and age). The spool gauges are read at scrape time from functions the ingester
-    binds with `watch_spool` (so the age uses the spool's injected clock)."""
-
-    webhooks: Counter
-    spool_depth: Gauge
-    spool_bytes: Gauge
-    spool_oldest_age: Gauge
-
-    @classmethod
-    def create(cls, registry: CollectorRegistry) -> IngestMetrics:
-        return cls(
-            webhooks=Counter(
-                "flowgauge_webhooks",
-                "Webhook requests by source and outcome "
-                "(accepted, ignored, unauthorized, invalid, too_large, unavailable).",
-                ["source", "outcome"],
-                registry=registry,
-            ),
-            spool_depth=Gauge(
-                "flowgauge_spool_depth_records",
-                "Accepted deliveries in the ingester's local spool, not yet on the broker.",
-                registry=registry,
-            ),
-            spool_bytes=Gauge(
-                "flowgauge_spool_bytes",
-                "Bytes of the spool's files on disk (bounded by FLOWGAUGE_SPOOL_MAX_BYTES).",
-                registry=registry,
-            ),
-            spool_oldest_age=Gauge(
-                "flowgauge_spool_oldest_age_seconds",
-                "Seconds since the oldest spooled delivery was accepted (0 when empty).",
-                registry=registry,
-            ),
-        )
-
-    def watch_spool(
-        self,
-        depth: Callable[[], float],
-        size: Callable[[], float],
-        oldest_age: Callable[[], float],
-    ) -> None:
-        """Read the spool gauges from these functions at every scrape."""
-        self.spool_depth.set_function(depth)
-        self.spool_bytes.set_function(size)
-        self.spool_oldest_age.set_function(oldest_age)

@@ -1,0 +1,38 @@
+"""PromQL for the boards: the datasource every target reads, the template-variable selectors, the
+one-target builder, and the sentences that say how a query combines several workers
+(docs/dashboards.md, "Several workers")."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import (
+    prometheus,
+)
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.models import dashboard as dashboard_models
+from grafana_foundation_sdk.models import prometheus as prometheus_models
+
+DATASOURCE = dashboard_models.DataSourceRef(type_val="prometheus", uid="${datasource}")
+
+F = 'stream=~"$stream"'
+FS = 'stream=~"$stream", stage=~"$stage"'
+SV = 'service=~"$service"'
+
+QUANTILE_NOTE = (
+    " Quantiles cannot be added across workers (the p85 of a union is not a sum or mean of "
+    "per-worker p85s), so this panel takes `max by` over workers: exact when one worker holds "
+    "the stream's partitions, otherwise an upper bound of the stream's quantile."
+)
+SUM_NOTE = " Summed across workers (each exposes only the partitions it holds)."
+
+
+def q(expr: str, legend: str = "__auto", *, instant: bool = False) -> prometheus.Dataquery:
+    """One PromQL target; `ref_id` is set by `Board.add` in order."""
+    query = prometheus.Dataquery().expr(expr).legend_format(legend).datasource(DATASOURCE)
+    if instant:
+        query = query.instant().format(prometheus_models.PromQueryFormat.TABLE)
+    else:
+        query = query.range()
+    return query
+
+
+PanelBuilder = cogbuilder.Builder[dashboard_models.Panel]
