@@ -61,13 +61,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     except (ConfigError, RecordError, OSError) as exc:
         print(f"flowgauge report: {exc}", file=sys.stderr)
         return 1
-    text = report.prom_text(processor)
+    wall = report.wall_now()
+    text = report.prom_text(processor, wall)
     if args.format == "prom":
         sys.stdout.write(text)
         return 0
     rows = report.samples(text)
     if args.compare is not None:
         sys.stdout.write(report.compare(rows, args.compare))
+        return 0
+    if args.format == "table":
+        sys.stdout.write(report.table(processor, wall))
         return 0
     sys.stdout.write(report.FORMATS[args.format](rows))
     return 0

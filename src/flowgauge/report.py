@@ -1,7 +1,8 @@
 """`flowgauge report`: the live metrics, computed in batch, as table, JSON, CSV or Prometheus text.
 
 `--format prom` renders through the very collector the worker serves, so its samples are the
-ones `/metrics` would show for the same events.
+ones `/metrics` would show for the same events. The default table (and `--format html`) render
+the view model (`flowgauge.view`), which reads the same snapshot.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from flowgauge.engine.processor import Processor
 from flowgauge.exposition import render
 from flowgauge.model import FlowConfig
 from flowgauge.records import read_events
+from flowgauge.view.model import view
+from flowgauge.view.table import render_text
 
 Sample = tuple[str, tuple[tuple[str, str], ...], float]
 
@@ -27,9 +30,18 @@ def build(paths: list[Path], config: FlowConfig) -> Processor:
     return Processor.from_events(config, read_events(paths, config))
 
 
+def wall_now() -> int:
+    return time.time_ns() // 1000
+
+
 def prom_text(processor: Processor, wall_micros: int | None = None) -> str:
-    wall = time.time_ns() // 1000 if wall_micros is None else wall_micros
+    wall = wall_now() if wall_micros is None else wall_micros
     return render(processor.snapshot(wall)).decode()
+
+
+def table(processor: Processor, wall_micros: int) -> str:
+    """The default format: one table per stream a person reads (view/table.py)."""
+    return render_text(view(processor, wall_micros))
 
 
 def samples(text: str) -> list[Sample]:
@@ -60,7 +72,8 @@ def as_csv(rows: list[Sample]) -> str:
     return buffer.getvalue()
 
 
-def as_table(rows: list[Sample]) -> str:
+def as_samples_table(rows: list[Sample]) -> str:
+    """Every sample on a line (name, labels, value): a debugging aid, not the default table."""
     lines = [
         (name.removeprefix("flowgauge_"), _label_text(labels), f"{value:.6g}")
         for name, labels, value in rows
@@ -96,4 +109,4 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
 
-FORMATS = {"table": as_table, "json": as_json, "csv": as_csv}
+FORMATS = {"json": as_json, "csv": as_csv}

@@ -11,7 +11,7 @@ __all__ = ["bottleneck_sentence", "duration", "signal_sentences"]
 def bottleneck_sentence(stream: str, stage: StageSignals) -> str:
     """The bottleneck alert's description (deploy/prometheus/rules/flowgauge-alerts.yml)."""
     holding = [signal for signal in SIGNALS if stage.firing.get(signal, False)]
-    names = "".join(f"{signal} " for signal in sorted(holding))
+    names = " ".join(sorted(holding))  # the rule lists them sorted by label
     return (
         f"{stream}/{stage.stage}: {len(holding)} of {len(SIGNALS)} bottleneck signals hold "
         f"({names}), bottleneck score {stage.score:.2f}. "
