@@ -11,7 +11,6 @@ import csv
 import io
 import time
 from pathlib import Path
-from typing import Any
 
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,6 +19,8 @@ from flowgauge.engine.processor import Processor
 from flowgauge.exposition import render
 from flowgauge.model import FlowConfig
 from flowgauge.records import read_events
+from flowgauge.view.compare import changes, load_baseline, verdict
+from flowgauge.view.html import render_html
 from flowgauge.view.model import view
 from flowgauge.view.table import render_text
 
@@ -86,11 +87,11 @@ def as_samples_table(rows: list[Sample]) -> str:
 
 
 def compare(rows: list[Sample], baseline_path: Path) -> str:
-    """Each metric beside its baseline value, with the change (the baseline → measure loop)."""
-    baseline: Any = orjson.loads(baseline_path.read_bytes())
-    before = {(r["name"], tuple(sorted(r["labels"].items()))): float(r["value"]) for r in baseline}
+    """Each metric beside its baseline value, with the change and whether it is better or worse
+    (the baseline → measure loop; view/compare.py says which direction is better)."""
+    before = {(n, ls): v for n, ls, v in load_baseline(baseline_path)}
     now = {(n, ls): v for n, ls, v in rows}
-    lines = ["metric  labels  baseline  now  change"]
+    lines = ["metric  labels  baseline  now  change  verdict"]
     for key in sorted(before.keys() | now.keys()):
         old, new = before.get(key), now.get(key)
         change = ""
@@ -98,11 +99,19 @@ def compare(rows: list[Sample], baseline_path: Path) -> str:
             change = f"{new - old:+.6g}"
             if old != 0.0:
                 change += f" ({(new - old) / abs(old):+.1%})"
+            if new != old:
+                change += f"  {verdict(key[0], dict(key[1]), old, new)}"
         lines.append(
             f"{key[0].removeprefix('flowgauge_')}  {_label_text(key[1])}  "
             f"{_number(old)}  {_number(new)}  {change}"
         )
     return "\n".join(lines) + "\n"
+
+
+def html(processor: Processor, wall_micros: int, rows: list[Sample], baseline: Path | None) -> str:
+    """`--format html`: the self-contained page; with a baseline, its values beside the current."""
+    marks = None if baseline is None else changes(rows, load_baseline(baseline))
+    return render_html(view(processor, wall_micros), marks)
 
 
 def _number(value: float | None) -> str:

@@ -62,8 +62,9 @@
   }
 
   /* One shown number: text, its sample and raw value, and the baseline when comparing. */
-  function num(sample, value, fmt, tag) {
-    var node = el(tag || "span", "v", fmt(value));
+  function num(sample, value, fmt, suffix) {
+    var node = el("span", "v", fmt(value));
+    if (suffix) { node.appendChild(el("span", "suffix", suffix)); }
     node.setAttribute("data-sample", sample);
     node.setAttribute("data-value", value === null || value === undefined ? "" : String(value));
     var before = baseline[sample];
@@ -118,9 +119,9 @@
       row("completed (window)", num(key("throughput_items", { stream: s.name }), done, count));
     } else {
       var wip = el("span", "wip");
-      wip.appendChild(num(key("wip_items", at), g.wip, count));
-      if (g.wip_limit !== null) { wip.appendChild(document.createTextNode(" / " + g.wip_limit)); }
-      row("WIP / limit", wip);
+      wip.appendChild(num(key("wip_items", at), g.wip, count,
+        g.wip_limit === null ? "" : " / " + g.wip_limit));
+      row(g.wip_limit === null ? "WIP" : "WIP / limit", wip);
       row("age p85", num(key("work_item_age_seconds", Object.assign({ quantile: "0.85" }, at)), g.age_p85, duration));
       row("oldest", num(key("work_item_age_seconds", Object.assign({ quantile: "1" }, at)), g.age_oldest, duration));
       row("time in stage p85", num(key("stage_time_seconds", Object.assign({ quantile: "0.85" }, at)), g.time_in_stage["0.85"], duration));
