@@ -76,3 +76,20 @@ def shown_samples(driver: Any) -> dict[str, tuple[str, str]]:
         " return [n.getAttribute('data-sample'), n.getAttribute('data-value'), t]; });"
     )
     return {sample: (value, text) for sample, value, text in pairs}
+
+
+def full_page_screenshot(driver: Any, path: Path) -> Path:
+    """The whole page as PNG (not just the 1366x768 viewport), through the DevTools protocol."""
+    import base64
+
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+        },
+    )
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path

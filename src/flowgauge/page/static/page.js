@@ -331,7 +331,7 @@
     var status = document.getElementById("status");
     status.className = "";
     var when = embedded ? "recorded events" : "updated " + new Date().toLocaleTimeString();
-    status.textContent = when + " · now " + model.now.replace("T", " ").replace("Z", " UTC") +
+    status.textContent = when + " · now " + model.now.replace("T", " ").replace(/\.\d+/, "").replace("Z", " UTC") +
       " (" + model.clock + " clock)" + (model.ready === false ? " · worker recovering" : "");
     document.body.setAttribute("data-now", String(model.now_seconds));
   }
