@@ -42,6 +42,9 @@ from grafana_foundation_sdk.models import prometheus as prometheus_models
 from grafana_foundation_sdk.models import text as text_models
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # beside this file, however it is loaded (tests load it by path)
+import value_stream_map  # noqa: E402
+
 OUT = HERE / "dashboards"
 DATASOURCE = dashboard_models.DataSourceRef(type_val="prometheus", uid="${datasource}")
 TAGS = ["flowgauge"]
@@ -1014,8 +1017,10 @@ def render(board: Board) -> str:
 
 
 def build_all() -> dict[str, str]:
-    """File name -> JSON text of every board."""
-    return {name: render(make()) for name, make in BOARDS.items()}
+    """File name -> JSON text of every board (the value stream map: grafana/value_stream_map.py)."""
+    built = {name: render(make()) for name, make in BOARDS.items()}
+    built[value_stream_map.FILE] = value_stream_map.render_json()
+    return built
 
 
 def stale(out: Path = OUT) -> list[str]:
