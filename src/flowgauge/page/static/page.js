@@ -15,7 +15,6 @@
   var KINDS = ["active", "wait", "blocked"];
   var Q = ["0.5", "0.85", "0.95"];
   var COLORS = { active: "#2f7d4f", wait: "#c9a227", blocked: "#c0392b" };
-  var DAY = 86400;
   var embedded = document.getElementById("flowgauge-view");
   var compare = document.getElementById("flowgauge-compare");
   var baseline = compare ? JSON.parse(compare.textContent) : {};
@@ -187,6 +186,14 @@
         yaxis: { title: { text: "items" }, rangemode: "tozero" } }) };
   }
 
+  /* The unit a chart's durations read best in: days, hours or minutes, by the largest value. */
+  function unitFor(values) {
+    var top = Math.max.apply(null, [0].concat(values.filter(function (v) { return v !== null && v !== undefined; })));
+    if (top >= 2 * 86400) { return { size: 86400, name: "days" }; }
+    if (top >= 2 * 3600) { return { size: 3600, name: "hours" }; }
+    return { size: 60, name: "minutes" };
+  }
+
   function hline(y, label, color) {
     return { shape: { type: "line", xref: "paper", x0: 0, x1: 1, y0: y, y1: y,
       line: { color: color, width: 1, dash: "dash" } },
@@ -196,15 +203,16 @@
 
   function scatterFigure(c) {
     var colors = { "0.5": "#2f7d4f", "0.85": "#d35400", "0.95": "#c0392b" };
+    var unit = unitFor(c.cycle_seconds);
     var lines = Q.filter(function (q) { return c.lines[q] !== undefined; }).map(function (q) {
-      return hline(c.lines[q] / DAY, Math.round(Number(q) * 100) + "%: " + duration(c.lines[q]), colors[q]);
+      return hline(c.lines[q] / unit.size, Math.round(Number(q) * 100) + "%: " + duration(c.lines[q]), colors[q]);
     });
-    return { data: [{ x: c.completed_at, y: c.cycle_seconds.map(function (v) { return v / DAY; }),
+    return { data: [{ x: c.completed_at, y: c.cycle_seconds.map(function (v) { return v / unit.size; }),
       text: c.items, type: "scatter", mode: "markers", name: "completed item",
       marker: { size: 6, color: "#34495e", opacity: 0.7 },
-      hovertemplate: "%{text}<br>%{y:.1f} days<extra></extra>" }],
+      hovertemplate: "%{text}<br>%{y:.1f} " + unit.name + "<extra></extra>" }],
       layout: layout("Cycle time scatterplot", { showlegend: false,
-        yaxis: { title: { text: "days" }, rangemode: "tozero" },
+        yaxis: { title: { text: "cycle time, " + unit.name }, rangemode: "tozero" },
         shapes: lines.map(function (l) { return l.shape; }),
         annotations: lines.map(function (l) { return l.note; }) }) };
   }
@@ -219,25 +227,26 @@
     var index = {};
     c.stages.forEach(function (name, i) { index[name] = i; });
     var shapes = [], fills = ["rgba(47,125,79,0.15)", "rgba(201,162,39,0.2)", "rgba(211,84,0,0.2)"];
+    var unit = unitFor(c.age_seconds.concat(Object.keys(c.bands).map(function (s) { return c.bands[s]["0.95"]; })));
     c.stages.forEach(function (name, i) {
       var b = c.bands[name];
       if (!b) { return; }
       var low = 0;
       Q.forEach(function (q, k) {
-        shapes.push({ type: "rect", x0: i - 0.45, x1: i + 0.45, y0: low / DAY, y1: b[q] / DAY,
+        shapes.push({ type: "rect", x0: i - 0.45, x1: i + 0.45, y0: low / unit.size, y1: b[q] / unit.size,
           line: { width: 0 }, fillcolor: fills[k], layer: "below" });
         low = b[q];
       });
     });
     return { data: [{ x: c.stage.map(function (s, k) { return index[s] + jitter(c.items[k]); }),
-      y: c.age_seconds.map(function (v) { return v / DAY; }), text: c.items, type: "scatter",
+      y: c.age_seconds.map(function (v) { return v / unit.size; }), text: c.items, type: "scatter",
       mode: "markers", marker: { size: 6, color: "#34495e", opacity: 0.75 },
-      hovertemplate: "%{text}<br>age %{y:.1f} days<extra></extra>" }],
+      hovertemplate: "%{text}<br>age %{y:.1f} " + unit.name + "<extra></extra>" }],
       layout: layout("Aging work in progress (bands: 50/85/95 % of completed items had left the stage by that age)",
         { showlegend: false, shapes: shapes,
           xaxis: { tickvals: c.stages.map(function (_, i) { return i; }), ticktext: c.stages,
             range: [-0.6, c.stages.length - 0.4], zeroline: false },
-          yaxis: { title: { text: "age, days" }, rangemode: "tozero" } }) };
+          yaxis: { title: { text: "age, " + unit.name }, rangemode: "tozero" } }) };
   }
 
   function throughputFigure(c) {
