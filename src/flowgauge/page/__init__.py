@@ -2,13 +2,17 @@
 
 Everything the page needs ships with the Python install: the HTML, JS and CSS beside this module
 (package data) and plotly.js from the installed `plotly` package, so the page works with no
-internet. The view model is computed in the request handler, on the event loop, because the
-agents mutate the processor on that loop: reading it from an executor thread could see an item
-half-applied.
+internet. The processor's state is captured in the request handler, on the event loop, because
+the agents mutate it on that loop (read from an executor thread, it could be seen half-applied);
+the view is then built from the capture (immutable facts) in an executor thread, so the walk over
+every item does not stall the loop. Clients asking within `FRESH_SECONDS` of the last build share
+it: many open pages cost one build.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from functools import cache
 from importlib import resources
@@ -18,9 +22,10 @@ import orjson
 from aiohttp import web
 
 from flowgauge.engine.processor import Processor
-from flowgauge.view.model import view
+from flowgauge.view.model import build, capture
 
 STATIC = resources.files(__package__) / "static"
+FRESH_SECONDS = 1.0  # the page asks every 3 s
 ASSETS = {  # name -> content type, served from STATIC
     "page.js": "text/javascript",
     "page.css": "text/css",
@@ -57,13 +62,19 @@ def routes(app: web.Application, state: PageState) -> None:
     async def index(_: web.Request) -> web.Response:
         return web.Response(body=asset("index.html"), content_type="text/html", charset="utf-8")
 
+    lock = asyncio.Lock()
+    last: list[tuple[float, bytes]] = []  # (monotonic time of the build, body)
+
     async def api_view(_: web.Request) -> web.Response:
-        model = view(state.processor, state.clock())  # on the loop, see the module's docstring
-        model["ready"] = state.ready
+        async with lock:
+            if not last or time.monotonic() - last[0][0] > FRESH_SECONDS:
+                captured = capture(state.processor, state.clock())  # on the loop: see above
+                model = await asyncio.get_running_loop().run_in_executor(None, build, captured)
+                model["ready"] = state.ready
+                last[:] = [(time.monotonic(), orjson.dumps(model))]
+            body = last[0][1]
         return web.Response(
-            body=orjson.dumps(model),
-            content_type="application/json",
-            headers={"Cache-Control": "no-store"},
+            body=body, content_type="application/json", headers={"Cache-Control": "no-store"}
         )
 
     async def static(request: web.Request) -> web.Response:

@@ -2,8 +2,11 @@
 
 `view(processor, wall_micros)` takes one `Snapshot` (the very object `/metrics` and
 `report --format prom` render) and reads every figure of the map from it; only the charts read
-the items' facts beyond it (view/charts.py). It is pure and reads the processor's live state, so
-the worker must call it on its event loop, where the agents mutate that state.
+the items' facts beyond it (view/charts.py). It comes in two steps for the live worker:
+`capture` reads the processor's mutable state (the snapshot, and a shallow copy of each stream's
+items, whose `ItemFacts` are immutable) and must run on the event loop, where the agents mutate
+that state; `build` is pure over what was captured and may run on any thread, so the walk over
+every item the charts need does not stall the loop.
 
 Durations are seconds, ratios are fractions, undefined values (a quantile of nothing) are None.
 The shape is documented in docs/page.md.
@@ -11,37 +14,65 @@ The shape is documented in docs/page.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flowgauge.engine.aggregate import timedelta_micros
+from flowgauge.engine.item import ItemFacts
 from flowgauge.engine.processor import Processor
 from flowgauge.engine.snapshot import (
     KINDS,
     ServiceMetrics,
+    Snapshot,
     StageSignals,
     StreamMetrics,
     StreamSignals,
 )
-from flowgauge.model.config import StreamConfig
+from flowgauge.model.config import FlowConfig, StreamConfig
 from flowgauge.view import charts
 from flowgauge.view.words import bottleneck_sentence, signal_sentences
 
 Json = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Captured:
+    """What `build` needs, read from the processor at one instant (see the module docstring)."""
+
+    config: FlowConfig
+    snapshot: Snapshot
+    now_micros: int
+    items: dict[str, dict[str, ItemFacts]]  # stream -> item -> facts (a copy)
+
+
+def capture(processor: Processor, wall_micros: int) -> Captured:
+    """The snapshot and the items' facts, on the thread that owns the processor."""
+    return Captured(
+        config=processor.config,
+        snapshot=processor.snapshot(wall_micros),
+        now_micros=processor.now_micros(wall_micros),
+        items={s.name: dict(processor.flow.items(s.name)) for s in processor.config.streams},
+    )
+
+
 def view(processor: Processor, wall_micros: int) -> Json:
     """Every stream's map, figures and charts, and DORA per service, at one `now`."""
-    snapshot = processor.snapshot(wall_micros)
-    now = processor.now_micros(wall_micros)
+    return build(capture(processor, wall_micros))
+
+
+def build(captured: Captured) -> Json:
+    """The view model of what was captured (pure)."""
+    snapshot, now = captured.snapshot, captured.now_micros
     signals = {s.stream: s for s in snapshot.signals}
     streams = [
-        _stream(config, metrics, signals.get(config.name), processor, now)
-        for config, metrics in zip(processor.config.streams, snapshot.streams, strict=True)
+        _stream(config, metrics, signals.get(config.name), captured.items[config.name], now)
+        for config, metrics in zip(captured.config.streams, snapshot.streams, strict=True)
     ]
     return {
         "now": charts.iso(now),
         "now_seconds": snapshot.now_seconds,
-        "clock": processor.config.clock,
+        "clock": captured.config.clock,
         "streams": streams,
         "services": [_service(s) for s in snapshot.services],
     }
@@ -51,10 +82,9 @@ def _stream(
     config: StreamConfig,
     m: StreamMetrics,
     signals: StreamSignals | None,
-    processor: Processor,
+    items: Mapping[str, ItemFacts],
     now: int,
 ) -> Json:
-    items = processor.flow.items(config.name)
     window = timedelta_micros(config.window)
     done = charts.completed_in_window(items, now, window)
     by_stage = {s.stage: s for s in signals.stages} if signals is not None else {}
