@@ -146,9 +146,19 @@ def report(config: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     )
 
 
+# A second stream that no generated event routes to: the page must say it has no data yet.
+QUIET_STREAM = """\
+  - name: operations
+    match: {project: [no-such-project]}
+    stages:
+      - {name: todo, kind: wait,   states: [Todo]}
+      - {name: done, kind: done,   states: [Closed]}
+dora:"""
+
+
 def test_html_report_renders_from_file_with_no_network(tmp_path: Path) -> None:
     config = tmp_path / "flow.yaml"
-    config.write_text(EVENT_CLOCK_CONFIG)
+    config.write_text(EVENT_CLOCK_CONFIG.replace("dora:", QUIET_STREAM, 1))
     rng = random.Random(20261130)
     events = item_history(rng, 160) + dora_history(rng, 30)
     before = record(events[: len(events) // 2], tmp_path / "before.jsonl")
@@ -168,6 +178,10 @@ def test_html_report_renders_from_file_with_no_network(tmp_path: Path) -> None:
             assert mismatches(shown_samples(driver), expected_values(prom)) == []
             assert only_local(requested_urls(driver), uri.__eq__) == []
             assert console_errors(driver) == []
+            quiet = driver.execute_script(
+                "return document.querySelector('#stream-operations .nodata').textContent"
+            )
+            assert quiet.startswith("No data yet for stream operations"), quiet
             full_screenshot(driver, tmp_path / f"{path.stem}.png")
         marks = driver.execute_script(
             "return Array.from(document.querySelectorAll('.was.better, .was.worse')).length"
