@@ -18,7 +18,8 @@ STAGE_HEADER = ("stage", "WIP / limit", "age p85", "oldest", "time in stage p85"
 
 def render_text(model: Json) -> str:
     """Every stream's table, then DORA per service."""
-    parts = [f"flowgauge report, now {model['now']} ({model['clock']} clock)\n"]
+    now = model["now"].split(".")[0].removesuffix("Z").replace("T", " ")  # to the second
+    parts = [f"flowgauge report, now {now} UTC ({model['clock']} clock)\n"]
     parts.extend(_stream(stream) for stream in model["streams"])
     if model["services"]:
         parts.append(_dora(model["services"]))
