@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real Prometheus, promtool, Alertmanager and amtool from Debian's packages, which
-# the rule, alert and dashboard tests run. Idempotent; needs root (CI and dev machines are root).
+# the rule, alert and dashboard tests run, and chromium with its chromium-driver, which the page
+# tests drive headless (tests/integration/test_page.py). Idempotent; needs root (CI and dev
+# machines are root).
 set -euo pipefail
 missing=()
 command -v prometheus >/dev/null || missing+=(prometheus)
@@ -8,6 +10,8 @@ command -v promtool >/dev/null || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || command -v alertmanager >/dev/null \
   || missing+=(prometheus-alertmanager)
 command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-tools: need root to apt-get install ${missing[*]}" >&2

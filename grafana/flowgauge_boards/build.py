@@ -8,7 +8,7 @@ from pathlib import Path
 
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from flowgauge_boards import BOARDS
+from flowgauge_boards import BOARDS, value_stream_map
 from flowgauge_boards.panels import Board
 
 OUT = Path(__file__).resolve().parents[1] / "dashboards"
@@ -22,8 +22,11 @@ def render(board: Board) -> str:
 
 
 def build_all() -> dict[str, str]:
-    """File name -> JSON text of every board."""
-    return {name: render(make()) for name, make in BOARDS.items()}
+    """File name -> JSON text of every board (the value stream map lays its canvas out from the
+    built-in config: value_stream_map.py)."""
+    built = {name: render(make()) for name, make in BOARDS.items()}
+    built[value_stream_map.FILE] = value_stream_map.render_json()
+    return built
 
 
 def stale(out: Path = OUT) -> list[str]:

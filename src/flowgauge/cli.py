@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flowgauge.settings import Settings
+
+if TYPE_CHECKING:
+    from flowgauge.engine.processor import Processor
 
 
 def _settings() -> Settings:
@@ -65,25 +68,44 @@ def cmd_report(args: argparse.Namespace) -> int:
     from flowgauge.model.loader import ConfigError, load_config
     from flowgauge.records import RecordError
 
+    if args.format == "html" and args.output is None:
+        print("flowgauge report: --format html needs -o FILE", file=sys.stderr)
+        return 2
     try:
         config = load_config(args.config or _settings().config)
         processor = report.build(args.files, config)
+        out = _report_text(args, processor)
+        if args.format == "html":
+            args.output.write_text(out)
+            print(f"flowgauge report: wrote {args.output}", file=sys.stderr)
+            return 0
     except (ConfigError, RecordError, OSError) as exc:
         print(f"flowgauge report: {exc}", file=sys.stderr)
         return 1
-    wall = time.time_ns() // 1000
+    except (ValueError, KeyError, TypeError) as exc:  # a baseline that is no report json
+        print(
+            f"flowgauge report: {args.compare}: not a report --format json: {exc}", file=sys.stderr
+        )
+        return 1
+    sys.stdout.write(out)
+    return 0
+
+
+def _report_text(args: argparse.Namespace, processor: Processor) -> str:
+    from flowgauge import report
+
+    wall = report.wall_now()
     text = report.prom_text(processor, wall)
     if args.format == "prom":
-        sys.stdout.write(text)
-        return 0
+        return text
     rows = report.samples(text)
+    if args.format == "html":
+        return report.html(processor, wall, rows, args.compare)
     if args.compare is not None:
-        sys.stdout.write(report.compare(rows, args.compare))
-        return 0
-    sys.stdout.write(report.FORMATS[args.format](rows))
+        return report.compare(rows, args.compare)
     if args.format == "table":
-        sys.stdout.write(report.forecast_sentences(processor.snapshot(wall)))
-    return 0
+        return report.table(processor, wall) + report.forecast_sentences(processor.snapshot(wall))
+    return report.FORMATS[args.format](rows)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -113,8 +135,11 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     rep = sub.add_parser("report", help="the metrics, in batch, from recorded events")
     rep.add_argument("files", type=Path, nargs="+")
-    rep.add_argument("--format", choices=["table", "json", "csv", "prom"], default="table")
-    rep.add_argument("--compare", type=Path, metavar="BASELINE.json")
+    rep.add_argument("--format", choices=["table", "json", "csv", "prom", "html"], default="table")
+    rep.add_argument("-o", "--output", type=Path, metavar="FILE", help="html: the file to write")
+    rep.add_argument(
+        "--compare", type=Path, metavar="BASELINE.json", help="a previous --format json output"
+    )
     rep.add_argument("--config", type=Path, help="default: FLOWGAUGE_CONFIG or the built-in")
     rp = sub.add_parser("replay", help="send recorded webhooks / generic events again")
     rp.add_argument("files", type=Path, nargs="+")

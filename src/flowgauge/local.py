@@ -80,6 +80,7 @@ def up(settings: Settings, with_demo: bool) -> int:
         if not wait_http(f"{ingest_url}/readyz", 60) or not wait_http(f"{metrics_url}/readyz", 90):
             print("flowgauge up: the worker or the ingester did not become ready", flush=True)
             return 1
+        print(f"value stream map: {metrics_url}/  (live; the same numbers as /metrics)")
         print(f"ingester:       {ingest_url}/webhooks/{{source}}  (health {ingest_url}/healthz)")
         print(f"worker metrics: {metrics_url}/metrics  (ready {metrics_url}/readyz)", flush=True)
         if with_demo:

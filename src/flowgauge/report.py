@@ -1,7 +1,8 @@
 """`flowgauge report`: the live metrics, computed in batch, as table, JSON, CSV or Prometheus text.
 
 `--format prom` renders through the very collector the worker serves, so its samples are the
-ones `/metrics` would show for the same events.
+ones `/metrics` would show for the same events. The default table (and `--format html`) render
+the view model (`flowgauge.view`), which reads the same snapshot.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import math
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
@@ -22,6 +22,10 @@ from flowgauge.engine.snapshot import Snapshot, TargetForecast
 from flowgauge.exposition import render
 from flowgauge.model import FlowConfig
 from flowgauge.records import read_events
+from flowgauge.view.compare import changes, load_baseline, verdict
+from flowgauge.view.html import render_html
+from flowgauge.view.model import view
+from flowgauge.view.table import render_text
 
 Sample = tuple[str, tuple[tuple[str, str], ...], float]
 
@@ -30,9 +34,18 @@ def build(paths: list[Path], config: FlowConfig) -> Processor:
     return Processor.from_events(config, read_events(paths, config))
 
 
+def wall_now() -> int:
+    return time.time_ns() // 1000
+
+
 def prom_text(processor: Processor, wall_micros: int | None = None) -> str:
-    wall = time.time_ns() // 1000 if wall_micros is None else wall_micros
+    wall = wall_now() if wall_micros is None else wall_micros
     return render(processor.snapshot(wall)).decode()
+
+
+def table(processor: Processor, wall_micros: int) -> str:
+    """The default format: one table per stream a person reads (view/table.py)."""
+    return render_text(view(processor, wall_micros))
 
 
 def samples(text: str) -> list[Sample]:
@@ -63,7 +76,8 @@ def as_csv(rows: list[Sample]) -> str:
     return buffer.getvalue()
 
 
-def as_table(rows: list[Sample]) -> str:
+def as_samples_table(rows: list[Sample]) -> str:
+    """Every sample on a line (name, labels, value): a debugging aid, not the default table."""
     lines = [
         (name.removeprefix("flowgauge_"), _label_text(labels), f"{value:.6g}")
         for name, labels, value in rows
@@ -76,11 +90,11 @@ def as_table(rows: list[Sample]) -> str:
 
 
 def compare(rows: list[Sample], baseline_path: Path) -> str:
-    """Each metric beside its baseline value, with the change (the baseline → measure loop)."""
-    baseline: Any = orjson.loads(baseline_path.read_bytes())
-    before = {(r["name"], tuple(sorted(r["labels"].items()))): float(r["value"]) for r in baseline}
+    """Each metric beside its baseline value, with the change and whether it is better or worse
+    (the baseline → measure loop; view/compare.py says which direction is better)."""
+    before = {(n, ls): v for n, ls, v in load_baseline(baseline_path)}
     now = {(n, ls): v for n, ls, v in rows}
-    lines = ["metric  labels  baseline  now  change"]
+    lines = ["metric  labels  baseline  now  change  verdict"]
     for key in sorted(before.keys() | now.keys()):
         old, new = before.get(key), now.get(key)
         change = ""
@@ -88,6 +102,8 @@ def compare(rows: list[Sample], baseline_path: Path) -> str:
             change = f"{new - old:+.6g}"
             if old != 0.0:
                 change += f" ({(new - old) / abs(old):+.1%})"
+            if new != old:
+                change += f"  {verdict(key[0], dict(key[1]), old, new)}"
         lines.append(
             f"{key[0].removeprefix('flowgauge_')}  {_label_text(key[1])}  "
             f"{_number(old)}  {_number(new)}  {change}"
@@ -127,8 +143,14 @@ def _date(epoch_seconds: float) -> str:
     return datetime.fromtimestamp(epoch_seconds, tz=UTC).date().isoformat()
 
 
+def html(processor: Processor, wall_micros: int, rows: list[Sample], baseline: Path | None) -> str:
+    """`--format html`: the self-contained page; with a baseline, its values beside the current."""
+    marks = None if baseline is None else changes(rows, load_baseline(baseline))
+    return render_html(view(processor, wall_micros), marks)
+
+
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
 
-FORMATS = {"table": as_table, "json": as_json, "csv": as_csv}
+FORMATS = {"json": as_json, "csv": as_csv}

@@ -149,7 +149,7 @@ def test_report_compare_shows_the_change_against_a_baseline(
     assert main(["report", "--config", str(config), "--compare", str(baseline), str(events)]) == 0
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if x.startswith("wip_items  stage=backlog"))
-    assert line.split()[2:] == ["0", "1", "+1"]
+    assert line.split()[2:] == ["0", "1", "+1", "worse"]  # more WIP is worse
 
 
 def test_report_names_the_line_of_a_bad_record(

@@ -103,7 +103,7 @@ def test_committed_dashboards_equal_a_fresh_build() -> None:
     assert stale == [], f"run `python grafana/generate.py`: stale {stale}"
 
 
-def test_the_six_boards_exist_with_unique_uids() -> None:
+def test_the_seven_boards_exist_with_unique_uids() -> None:
     found = boards()
     assert set(found) == {
         "flow-overview.json",
@@ -112,6 +112,7 @@ def test_the_six_boards_exist_with_unique_uids() -> None:
         "dora.json",
         "bottlenecks.json",
         "pipeline-health.json",
+        "value-stream-map.json",
     }
     uids = [b["uid"] for b in found.values()]
     assert len(set(uids)) == len(uids)

@@ -13,7 +13,9 @@ equals a from-scratch computation bit for bit.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from sortedcontainers import SortedKeyList, SortedList
 
@@ -104,6 +106,11 @@ class StreamAggregate:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    @property
+    def items(self) -> Mapping[str, ItemFacts]:
+        """Every held item's facts (read-only view): what the page's charts are drawn from."""
+        return MappingProxyType(self._items)
 
     def put(self, item: str, facts: ItemFacts | None) -> None:
         """Replace `item`'s contribution with `facts` (None: the item no longer counts)."""

@@ -48,6 +48,10 @@ class FlowState:
         self._aggregate(stream).put(item, facts)
         self._set_unmapped(stream, item, 0 if facts is None else facts.unmapped)
 
+    def items(self, stream: str) -> Mapping[str, ItemFacts]:
+        """The facts of every item of `stream` this state holds (read-only)."""
+        return self._aggregate(stream).items
+
     def knows(self, stream: str) -> bool:
         """Whether `stream` is one of the config's streams."""
         return stream in self._streams

@@ -11,6 +11,7 @@ from aiohttp import web
 from mode import Service
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from flowgauge import page
 from flowgauge.model.loader import load_config
 from flowgauge.settings import Settings, split_hostport
 from flowgauge.stream import tansu_workarounds
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def metrics_app(state: WorkerState) -> web.Application:
-    """`/metrics` (flow gauges + pipeline counters), `/readyz` (recovered and consuming)."""
+    """`/metrics` (flow gauges + pipeline counters), `/readyz` (recovered and consuming), `/`."""
 
     async def metrics(_: web.Request) -> web.Response:
         body = await asyncio.get_running_loop().run_in_executor(
@@ -42,6 +43,7 @@ def metrics_app(state: WorkerState) -> web.Application:
     app.router.add_get("/metrics", metrics)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/healthz", healthz)
+    page.routes(app, state)  # `/`, the live value stream map, and `/api/view`
     return app
 
 

@@ -1,0 +1,364 @@
+/* flowgauge page: renders the view model (GET api/view, see flowgauge/view/model.py).
+ *
+ * Live (the worker's `/`): polls api/view every few seconds and updates in place: the map and
+ * figures are swapped in one step, charts go through Plotly.react, so nothing flickers.
+ * Report (`flowgauge report --format html`): the model, and with --compare the baseline, are
+ * embedded in the page as JSON; it renders once and fetches nothing.
+ *
+ * Every number on the page carries data-sample (the Prometheus sample it shows, as written by
+ * /metrics with its labels sorted) and data-value (the raw value), so tests can hold the page
+ * against /metrics.
+ */
+(function () {
+  "use strict";
+  var POLL_MS = 3000;
+  var KINDS = ["active", "wait", "blocked"];
+  var Q = ["0.5", "0.85", "0.95"];
+  var COLORS = { active: "#2f7d4f", wait: "#c9a227", blocked: "#c0392b" };
+  var embedded = document.getElementById("flowgauge-view");
+  var compare = document.getElementById("flowgauge-compare");
+  var baseline = compare ? JSON.parse(compare.textContent) : {};
+  var plotted = {};
+
+  /* round(x, 1) as Python does it: the nearest tenth of the exact value, ties to even. */
+  function round1(x) {
+    var t = x * 10;
+    if (Number.isInteger(x * 4) && Math.abs(t % 1) === 0.5) {
+      var f = Math.floor(t);
+      return (f % 2 === 0 ? f : f + 1) / 10;
+    }
+    return Number(x.toFixed(1));
+  }
+
+  /* flowgauge.stream.alerts.duration: "4.6 days", "1 day", "5.5 hours", "12 minutes". */
+  function duration(s) {
+    if (s === null || s === undefined) { return "-"; }
+    var units = [["day", 86400], ["hour", 3600], ["minute", 60]];
+    for (var i = 0; i < units.length; i++) {
+      if (Math.abs(s) >= units[i][1] || units[i][0] === "minute") {
+        var v = round1(s / units[i][1]);
+        return String(v) + " " + units[i][0] + (v === 1 ? "" : "s");
+      }
+    }
+    return "-";
+  }
+  function pct(r) { return r === null || r === undefined ? "-" : Math.round(r * 100) + "%"; }
+  function count(n) { return n === null || n === undefined ? "-" : String(n); }
+  function perDay(n) { return n === null || n === undefined ? "-" : n.toFixed(2); }
+
+  function key(name, labels) {
+    var names = Object.keys(labels).sort();
+    return "flowgauge_" + name + "{" + names.map(function (k) {
+      return k + '="' + labels[k] + '"';
+    }).join(",") + "}";
+  }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  /* One shown number: text, its sample and raw value, and the baseline when comparing. */
+  function num(sample, value, fmt, suffix) {
+    var node = el("span", "v", fmt(value));
+    if (suffix) { node.appendChild(el("span", "suffix", suffix)); }
+    node.setAttribute("data-sample", sample);
+    node.setAttribute("data-value", value === null || value === undefined ? "" : String(value));
+    var before = baseline[sample];
+    if (before) {
+      var was = el("span", "was " + before.change, "was " + fmt(before.baseline) +
+        (before.change === "same" ? "" : " (" + before.change + ")"));
+      node.appendChild(was);
+    }
+    return node;
+  }
+
+  function figure(label, nodes) {
+    var box = el("div", "figure");
+    box.appendChild(el("div", "label", label));
+    nodes.forEach(function (n) { box.appendChild(n); });
+    return box;
+  }
+
+  function figures(s) {
+    var f = s.figures, at = { stream: s.name }, box = el("div", "figures");
+    function qs(name, values) {
+      return ["0.5", "0.85"].map(function (q) {
+        return num(key(name, { stream: s.name, quantile: q }), values[q], duration);
+      });
+    }
+    box.appendChild(figure("lead time p50 / p85", qs("lead_time_seconds", f.lead_time)));
+    box.appendChild(figure("cycle time p50 / p85", qs("cycle_time_seconds", f.cycle_time)));
+    box.appendChild(figure("throughput (window)", [num(key("throughput_items", at), f.throughput, count)]));
+    box.appendChild(figure("flow efficiency", [num(key("flow_efficiency_ratio", at), f.flow_efficiency, pct)]));
+    box.appendChild(figure("WIP", [num("sum:" + key("wip_items", at), f.wip, count)]));
+    box.appendChild(figure("blocked", [num("sum:" + key("blocked_items", at), f.blocked, count)]));
+    box.appendChild(figure("SLE breaches", [num("sum:" + key("sle_breach_items", at), f.sle_breaches, count)]));
+    box.appendChild(figure("rework / defects", [
+      num(key("rework_ratio", at), f.rework_ratio, pct),
+      num(key("defect_ratio", at), f.defect_ratio, pct)]));
+    return box;
+  }
+
+  function stageBox(s, g) {
+    var at = { stream: s.name, stage: g.name };
+    var box = el("div", "stage" + (g.done ? " done" : "") + (g.bottleneck ? " bottleneck" : "") +
+      (g.wip_limit !== null && g.wip > g.wip_limit ? " over" : ""));
+    box.setAttribute("data-stage", g.name);
+    if (g.bottleneck) { box.appendChild(el("span", "flag", "bottleneck")); }
+    var title = el("h3", null, g.name + " ");
+    title.appendChild(el("small", null, g.kind));
+    box.appendChild(title);
+    var dl = el("dl");
+    function row(label, node) { dl.appendChild(el("dt", null, label)); var dd = el("dd"); dd.appendChild(node); dl.appendChild(dd); }
+    if (g.done) {
+      var done = s.figures.throughput;
+      row("completed (window)", num(key("throughput_items", { stream: s.name }), done, count));
+    } else {
+      var wip = el("span", "wip");
+      wip.appendChild(num(key("wip_items", at), g.wip, count,
+        g.wip_limit === null ? "" : " / " + g.wip_limit));
+      row(g.wip_limit === null ? "WIP" : "WIP / limit", wip);
+      row("age p85", num(key("work_item_age_seconds", Object.assign({ quantile: "0.85" }, at)), g.age_p85, duration));
+      row("oldest", num(key("work_item_age_seconds", Object.assign({ quantile: "1" }, at)), g.age_oldest, duration));
+      row("time in stage p85", num(key("stage_time_seconds", Object.assign({ quantile: "0.85" }, at)), g.time_in_stage["0.85"], duration));
+      row("blocked now", num(key("blocked_items", at), g.blocked, count));
+    }
+    box.appendChild(dl);
+    if (!g.done) {
+      var bar = el("div", "split");
+      bar.title = KINDS.map(function (k) { return k + " " + pct(g.share[k]); }).join(", ");
+      KINDS.forEach(function (k) {
+        var part = el("div", k);
+        part.style.width = ((g.share[k] || 0) * 100) + "%";
+        part.setAttribute("data-sample", key("stage_seconds", Object.assign({ kind: k }, at)));
+        part.setAttribute("data-value", String(g.seconds[k]));
+        bar.appendChild(part);
+      });
+      box.appendChild(bar);
+      box.appendChild(el("div", "legend", KINDS.map(function (k) { return k + " " + pct(g.share[k]); }).join(" · ")));
+      var badges = el("div", "badges");
+      Object.keys(g.signals).forEach(function (name) {
+        if (!g.signals[name]) { return; }
+        var badge = el("span", "badge", name.replace(/_/g, " "));
+        badge.setAttribute("data-sample", key("stage_signal", Object.assign({ signal: name }, at)));
+        badge.setAttribute("data-value", "1");
+        badge.title = g.signal_sentences.filter(function (t) { return t.indexOf(": ") > 0; }).join("\n");
+        badges.appendChild(badge);
+      });
+      box.appendChild(badges);
+    }
+    return box;
+  }
+
+  function map(s) {
+    var row = el("div", "map");
+    s.stages.forEach(function (g, i) {
+      if (i > 0) { row.appendChild(el("div", "arrow", "\u2192")); }
+      row.appendChild(stageBox(s, g));
+    });
+    return row;
+  }
+
+  function sentence(s) {
+    if (s.bottleneck) { return el("p", "sentence", s.bottleneck.sentence); }
+    return el("p", "sentence none", "No bottleneck: no stage shows work piling up.");
+  }
+
+  var LAYOUT = {
+    height: 268, margin: { l: 48, r: 12, t: 28, b: 36 }, font: { size: 11 },
+    paper_bgcolor: "#fff", plot_bgcolor: "#fff", legend: { orientation: "h", y: -0.2 },
+  };
+  function layout(title, extra) {
+    return Object.assign({}, LAYOUT, { title: { text: title, font: { size: 12 }, x: 0.02 } }, extra);
+  }
+
+  function cfdFigure(c) {
+    var traces = [];
+    for (var i = c.stages.length - 1; i >= 0; i--) {
+      traces.push({ x: c.at, y: c.arrived[i], name: c.stages[i], type: "scatter", mode: "lines",
+        line: { width: 1 }, fill: i === c.stages.length - 1 ? "tozeroy" : "tonexty" });
+    }
+    return { data: traces, layout: layout("Cumulative flow (items that reached each stage)",
+      { legend: { orientation: "v", traceorder: "reversed", x: 1.02, y: 1 }, margin: { l: 48, r: 90, t: 28, b: 36 },
+        yaxis: { title: { text: "items" }, rangemode: "tozero" } }) };
+  }
+
+  /* The unit a chart's durations read best in: days, hours or minutes, by the largest value. */
+  function unitFor(values) {
+    var top = Math.max.apply(null, [0].concat(values.filter(function (v) { return v !== null && v !== undefined; })));
+    if (top >= 2 * 86400) { return { size: 86400, name: "days" }; }
+    if (top >= 2 * 3600) { return { size: 3600, name: "hours" }; }
+    return { size: 60, name: "minutes" };
+  }
+
+  function hline(y, label, color) {
+    return { shape: { type: "line", xref: "paper", x0: 0, x1: 1, y0: y, y1: y,
+      line: { color: color, width: 1, dash: "dash" } },
+      note: { xref: "paper", x: 1, xanchor: "right", y: y, yanchor: "bottom", text: label,
+        showarrow: false, font: { size: 10, color: color } } };
+  }
+
+  function scatterFigure(c) {
+    var colors = { "0.5": "#2f7d4f", "0.85": "#d35400", "0.95": "#c0392b" };
+    var unit = unitFor(c.cycle_seconds);
+    var lines = Q.filter(function (q) { return c.lines[q] !== undefined; }).map(function (q) {
+      return hline(c.lines[q] / unit.size, Math.round(Number(q) * 100) + "%: " + duration(c.lines[q]), colors[q]);
+    });
+    return { data: [{ x: c.completed_at, y: c.cycle_seconds.map(function (v) { return v / unit.size; }),
+      text: c.items, type: "scatter", mode: "markers", name: "completed item",
+      marker: { size: 6, color: "#34495e", opacity: 0.7 },
+      hovertemplate: "%{text}<br>%{y:.1f} " + unit.name + "<extra></extra>" }],
+      layout: layout("Cycle time scatterplot", { showlegend: false,
+        yaxis: { title: { text: "cycle time, " + unit.name }, rangemode: "tozero" },
+        shapes: lines.map(function (l) { return l.shape; }),
+        annotations: lines.map(function (l) { return l.note; }) }) };
+  }
+
+  function jitter(name) {
+    var h = 0;
+    for (var i = 0; i < name.length; i++) { h = (h * 31 + name.charCodeAt(i)) % 1000; }
+    return (h / 1000 - 0.5) * 0.6;
+  }
+
+  function agingFigure(c) {
+    var index = {};
+    c.stages.forEach(function (name, i) { index[name] = i; });
+    var shapes = [], fills = ["rgba(47,125,79,0.15)", "rgba(201,162,39,0.2)", "rgba(211,84,0,0.2)"];
+    var unit = unitFor(c.age_seconds.concat(Object.keys(c.bands).map(function (s) { return c.bands[s]["0.95"]; })));
+    c.stages.forEach(function (name, i) {
+      var b = c.bands[name];
+      if (!b) { return; }
+      var low = 0;
+      Q.forEach(function (q, k) {
+        shapes.push({ type: "rect", x0: i - 0.45, x1: i + 0.45, y0: low / unit.size, y1: b[q] / unit.size,
+          line: { width: 0 }, fillcolor: fills[k], layer: "below" });
+        low = b[q];
+      });
+    });
+    return { data: [{ x: c.stage.map(function (s, k) { return index[s] + jitter(c.items[k]); }),
+      y: c.age_seconds.map(function (v) { return v / unit.size; }), text: c.items, type: "scatter",
+      mode: "markers", marker: { size: 6, color: "#34495e", opacity: 0.75 },
+      hovertemplate: "%{text}<br>age %{y:.1f} " + unit.name + "<extra></extra>" }],
+      layout: layout("Aging work in progress (bands: 50/85/95 % of completed items had left the stage by that age)",
+        { showlegend: false, shapes: shapes,
+          xaxis: { tickvals: c.stages.map(function (_, i) { return i; }), ticktext: c.stages,
+            range: [-0.6, c.stages.length - 0.4], zeroline: false },
+          yaxis: { title: { text: "age, " + unit.name }, rangemode: "tozero" } }) };
+  }
+
+  function throughputFigure(c) {
+    return { data: [{ x: c.day, y: c.completed, type: "bar", marker: { color: "#2f7d4f" },
+      hovertemplate: "%{x}: %{y} completed<extra></extra>" }],
+      layout: layout("Throughput run chart (items completed per day)", { showlegend: false,
+        yaxis: { title: { text: "items" }, rangemode: "tozero" } }) };
+  }
+
+  var CHARTS = [
+    ["cumulative_flow", cfdFigure], ["cycle_time_scatter", scatterFigure],
+    ["aging", agingFigure], ["throughput", throughputFigure],
+  ];
+
+  function section(s) {
+    var id = "stream-" + s.name;
+    var node = document.getElementById(id);
+    if (node) { return node; }
+    node = el("section", "stream");
+    node.id = id;
+    node.setAttribute("data-stream", s.name);
+    node.appendChild(el("h2", null, "Stream " + s.name));
+    node.appendChild(el("div", "body"));
+    var charts = el("div", "charts");
+    CHARTS.forEach(function (c) {
+      var div = el("div", "chart");
+      div.id = id + "-" + c[0];
+      div.setAttribute("data-chart", c[0]);
+      charts.appendChild(div);
+    });
+    node.appendChild(charts);
+    document.getElementById("streams").appendChild(node);
+    return node;
+  }
+
+  function renderStream(s) {
+    var node = section(s);
+    var body = el("div", "body");
+    if (!s.has_data) {
+      body.appendChild(el("p", "nodata", "No data yet for stream " + s.name +
+        ": no event of this stream has arrived. Send webhooks to the ingester or run flowgauge replay."));
+    }
+    body.appendChild(figures(s));
+    body.appendChild(map(s));
+    body.appendChild(sentence(s));
+    node.replaceChild(body, node.querySelector(".body"));
+    var charts = node.querySelector(".charts");
+    charts.style.display = s.has_data ? "" : "none";
+    if (!s.has_data || typeof Plotly === "undefined") { return; }
+    CHARTS.forEach(function (c) {
+      var div = document.getElementById(node.id + "-" + c[0]);
+      var fig = c[1](s.charts[c[0]]);
+      Plotly.react(div, fig.data, fig.layout, { displayModeBar: false, responsive: true });
+      plotted[div.id] = true;
+    });
+  }
+
+  function renderDora(services) {
+    var box = el("div");
+    box.appendChild(el("h2", null, "DORA per service"));
+    if (!services.length) {
+      box.appendChild(el("p", "nodata", "No production deployment recorded yet."));
+    } else {
+      var table = el("table", "dora"), head = el("tr");
+      ["service", "deploys / day", "lead time for changes p50", "p85", "change failure rate",
+        "time to restore p50", "p85"].forEach(function (h) { head.appendChild(el("th", null, h)); });
+      table.appendChild(head);
+      services.forEach(function (d) {
+        var at = { service: d.service }, tr = el("tr");
+        function cell(node) { var td = el("td"); td.appendChild(node); tr.appendChild(td); }
+        tr.appendChild(el("td", null, d.service));
+        cell(num(key("dora_deployment_frequency_per_day", at), d.deployment_frequency_per_day, perDay));
+        ["0.5", "0.85"].forEach(function (q) {
+          cell(num(key("dora_lead_time_for_changes_seconds", { service: d.service, quantile: q }), d.lead_time_for_changes[q], duration));
+        });
+        cell(num(key("dora_change_failure_ratio", at), d.change_failure_ratio, pct));
+        ["0.5", "0.85"].forEach(function (q) {
+          cell(num(key("dora_time_to_restore_seconds", { service: d.service, quantile: q }), d.time_to_restore[q], duration));
+        });
+        table.appendChild(tr);
+      });
+      box.appendChild(table);
+    }
+    var dora = document.getElementById("dora");
+    dora.replaceChildren(box);
+  }
+
+  function render(model) {
+    model.streams.forEach(renderStream);
+    renderDora(model.services);
+    var status = document.getElementById("status");
+    status.className = "";
+    var when = embedded ? "recorded events" : "updated " + new Date().toLocaleTimeString();
+    status.textContent = when + " · now " + model.now.replace("T", " ").replace(/\.\d+/, "").replace("Z", " UTC") +
+      " (" + model.clock + " clock)" + (model.ready === false ? " · worker recovering" : "");
+    document.body.setAttribute("data-now", String(model.now_seconds));
+  }
+
+  function poll() {
+    fetch("api/view", { cache: "no-store" }).then(function (r) {
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.json();
+    }).then(render).catch(function (err) {
+      var status = document.getElementById("status");
+      status.className = "error";
+      status.textContent = "cannot reach the worker (" + err.message + "); retrying";
+    }).finally(function () { setTimeout(poll, POLL_MS); });
+  }
+
+  if (embedded) {
+    render(JSON.parse(embedded.textContent));
+  } else {
+    poll();
+  }
+}());
