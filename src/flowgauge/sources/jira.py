@@ -211,6 +211,10 @@ _CHANGES: dict[str, Callable[[Batch, dict[str, Any], datetime, dict[str, Any]], 
     "impediment": _flagged,
 }
 
+#: The changelog fields `normalize` reads (lower-cased `fieldId` or `field`): the importer sends
+#: only changes that name one of them.
+READ_FIELDS: frozenset[str] = frozenset(_CHANGES) | {"resolution"}
+
 _EVENTS: dict[str, Handler] = {
     "jira:issue_created": _created,
     "jira:issue_updated": _updated,

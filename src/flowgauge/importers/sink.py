@@ -1,0 +1,128 @@
+"""Where imported items go: a JSON-lines file, the raw topic, or nowhere (`--dry-run`).
+
+Each item becomes ONE raw record, a bundle of its deliveries (`sources.bundle`), the same record
+on the topic and in the file, so `report` and `replay` read the file as they read recorded
+webhooks and a running worker absorbs an item's history in one step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Protocol
+
+import orjson
+
+from flowgauge.importers.base import ItemHistory
+from flowgauge.importers.http import ImportFailed
+from flowgauge.model import FlowEvent
+from flowgauge.model.delivery import Delivery
+from flowgauge.settings import Settings
+from flowgauge.sources import REGISTRY, PayloadError
+from flowgauge.sources.bundle import BUNDLE_HEADER, bundle_body
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """An item's raw record and the events it normalizes to (for counts and the record key)."""
+
+    delivery: Delivery
+    events: list[FlowEvent]
+
+
+def item_record(source: str, item: ItemHistory) -> ItemRecord:
+    """The bundle record of one item; an ImportFailed if the source refuses what we rendered."""
+    delivery = Delivery(
+        source=source,
+        headers={BUNDLE_HEADER: "1"},
+        body=orjson.dumps(bundle_body(item.deliveries)).decode(),
+        received_at="",
+        delivery_id=f"import:{source}:{item.key}",
+    )
+    try:
+        events = REGISTRY[source].normalize(delivery.headers, orjson.loads(delivery.body))
+    except PayloadError as exc:
+        raise ImportFailed(f"{source}: item {item.key}: not a history we can read: {exc}") from None
+    return ItemRecord(delivery, events)
+
+
+class Sink(Protocol):
+    async def write(self, records: list[ItemRecord]) -> None:
+        """Durably written when it returns (the checkpoint is saved after it)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class DrySink:
+    """`--dry-run`: counts only."""
+
+    async def write(self, records: list[ItemRecord]) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class FileSink:
+    """JSON lines of delivery records; appended to when resuming, else written afresh."""
+
+    def __init__(self, path: Path, *, append: bool) -> None:
+        self._handle: IO[bytes] = open(path, "ab" if append else "wb")  # noqa: SIM115
+
+    async def write(self, records: list[ItemRecord]) -> None:
+        self._handle.write(b"".join(r.delivery.to_bytes() + b"\n" for r in records))
+        self._handle.flush()
+
+    async def close(self) -> None:
+        self._handle.close()
+
+
+class TopicSink:
+    """The raw topic of `FLOWGAUGE_KAFKA` (or the embedded broker), keyed like the ingester."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._producer: object | None = None
+
+    async def start(self) -> None:
+        from aiokafka import AIOKafkaProducer
+        from aiokafka.errors import KafkaError
+
+        from flowgauge.stream.topics import Topics, ensure_topics
+
+        try:
+            await ensure_topics(self._settings)
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self._settings.bootstrap,
+                acks="all",
+                enable_idempotence=True,
+                linger_ms=20,
+                max_request_size=8 * 1024 * 1024,
+            )
+            await producer.start()
+        except (KafkaError, OSError) as exc:
+            raise ImportFailed(
+                f"cannot reach the broker at {self._settings.bootstrap} "
+                f"(FLOWGAUGE_KAFKA / FLOWGAUGE_BROKER_BIND): {exc}"
+            ) from None
+        self._topic = Topics.of(self._settings).raw
+        self._producer = producer
+
+    async def write(self, records: list[ItemRecord]) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        from flowgauge.stream.partitioning import raw_record_key
+
+        producer = self._producer
+        assert isinstance(producer, AIOKafkaProducer), "start() first"
+        for record in records:
+            key = raw_record_key(record.events, record.delivery.delivery_id)
+            await producer.send(self._topic, key=key, value=record.delivery.to_bytes())
+        await producer.flush()
+
+    async def close(self) -> None:
+        from aiokafka import AIOKafkaProducer
+
+        if isinstance(self._producer, AIOKafkaProducer):
+            await self._producer.stop()

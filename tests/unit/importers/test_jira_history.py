@@ -1,0 +1,64 @@
+"""The Jira API's view of an issue, rendered back into webhooks, normalizes to exactly the events
+the live webhooks gave: the same ids, times, states, labels and incident candidates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from jira_world import CATEGORY, api_histories, api_issue, webhooks, world
+
+from flowgauge.importers.jira import bounded_jql
+from flowgauge.importers.jira_history import issue_deliveries
+from flowgauge.model import FlowEvent
+from flowgauge.sources import REGISTRY
+
+normalize = REGISTRY["jira"].normalize
+
+
+def events_of(deliveries: list[tuple[dict[str, str], dict[str, Any]]]) -> list[FlowEvent]:
+    return [event for headers, body in deliveries for event in normalize(headers, body)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_an_issue_rebuilt_from_the_api_gives_the_webhooks_events(seed: int) -> None:
+    issues = world(seed, issues=6)
+    live = events_of(webhooks(issues))
+    imported = events_of(
+        [d for i in issues for d in issue_deliveries(api_issue(i), api_histories(i), CATEGORY)]
+    )
+    assert sorted(imported, key=lambda e: e.id) == sorted(live, key=lambda e: e.id)
+
+
+def test_data_center_changelog_in_the_issue_gives_the_same_as_cloud_changelog_pages() -> None:
+    for issue in world(7, issues=10):
+        dc = api_issue(issue, with_changelog=True)
+        histories = dc["changelog"]["histories"]
+        assert issue_deliveries(dc, histories, CATEGORY) == issue_deliveries(
+            api_issue(issue), api_histories(issue), CATEGORY
+        )
+
+
+def test_histories_that_change_nothing_flowgauge_reads_are_not_sent() -> None:
+    issue = next(
+        i
+        for i in world(3, issues=40)
+        if any(h.items[0]["fieldId"] == "description" for h in i.histories)
+    )
+    sent = issue_deliveries(api_issue(issue), api_histories(issue), CATEGORY)
+    assert all(
+        item["fieldId"] != "description" for _, b in sent[1:] for item in b["changelog"]["items"]
+    )
+
+
+def test_the_jql_is_bounded_by_since_and_ordered_for_stable_pages() -> None:
+    from datetime import UTC, datetime
+
+    since = datetime(2026, 6, 1, 8, 30, tzinfo=UTC)
+    assert bounded_jql("project = ABC", since) == (
+        '(project = ABC) AND updated >= "2026-06-01 08:30" ORDER BY created ASC, key ASC'
+    )
+    assert bounded_jql("project = ABC order by rank", since).endswith("ORDER BY rank")
+    assert bounded_jql("", since).startswith('updated >= "2026-06-01 08:30"')
