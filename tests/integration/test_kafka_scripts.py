@@ -118,7 +118,9 @@ def test_a_node_that_exits_prints_its_log_tail(tmp_path: Path) -> None:
     cluster.up()
     cluster.down()
     properties = tmp_path / "k" / "node-1" / "server.properties"
-    properties.write_text(properties.read_text().replace("process.roles=", "process.roles=nonsense,"))
+    properties.write_text(
+        properties.read_text().replace("process.roles=", "process.roles=nonsense,")
+    )
     run = kafka_up(tmp_path / "k")
     assert run.returncode == 1, run
     assert "node 1 exited" in run.stderr

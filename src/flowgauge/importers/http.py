@@ -86,6 +86,9 @@ class Client:
         self.base_url = base_url.rstrip("/")
         self.credentials_hint = credentials_hint
         self.policy = policy or Policy()
+        self._backoff = wait_exponential_jitter(
+            multiplier=self.policy.initial, max=self.policy.maximum, jitter=self.policy.initial
+        )
         self.requests = 0
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
@@ -123,8 +126,7 @@ class Client:
             if exc.wait > self.policy.longest_wait:
                 raise ImportFailed(f"{self.source}: {exc}: asked to wait {exc.wait:.0f}s")
             return exc.wait
-        backoff = wait_exponential_jitter(initial=self.policy.initial, max=self.policy.maximum)
-        return float(backoff(state))
+        return float(self._backoff(state))
 
     async def _once(
         self, method: str, path: str, params: Any, body: Any
