@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from flowgauge.importers import checkpoint as cp
 from flowgauge.importers.base import Importer
-from flowgauge.importers.sink import Sink, item_record
+from flowgauge.importers.sink import Sink, item_records
 
 
 @dataclass(frozen=True)
@@ -59,17 +59,17 @@ async def run_import(
     )
     try:
         async for page in importer.pages(state.cursor):
-            records = [item_record(importer.source, item) for item in page.items]
+            records = [r for item in page.items for r in item_records(importer.source, item)]
             await sink.write(records)
             pages += 1
-            state.items += len(records)
+            state.items += len(page.items)
             state.events += sum(len(r.events) for r in records)
             state.cursor = page.next
             if checkpoint is not None:
                 cp.save(checkpoint, state)
             if page.total is not None and bar.total != page.total:
                 bar.total = page.total
-            bar.update(len(records))
+            bar.update(len(page.items))
             bar.set_postfix(events=state.events, refresh=False)
     finally:
         bar.close()

@@ -19,7 +19,7 @@ from flowgauge.model import FlowEvent
 from flowgauge.model.delivery import Delivery
 from flowgauge.settings import Settings
 from flowgauge.sources import REGISTRY, PayloadError
-from flowgauge.sources.bundle import BUNDLE_HEADER, bundle_body
+from flowgauge.sources.bundle import BUNDLE_HEADER, bundle_part, bundle_text
 
 
 @dataclass(frozen=True)
@@ -30,19 +30,42 @@ class ItemRecord:
     events: list[FlowEvent]
 
 
-def item_record(source: str, item: ItemHistory) -> ItemRecord:
-    """The bundle record of one item; an ImportFailed if the source refuses what we rendered."""
+#: Bundles stay under Kafka's default record size limit (1 MB); a longer history is split.
+MAX_RECORD_BYTES = 900_000
+
+
+def item_records(
+    source: str, item: ItemHistory, max_bytes: int = MAX_RECORD_BYTES
+) -> list[ItemRecord]:
+    """The bundle record(s) of one item: usually one; an ImportFailed if the source refuses
+    what we rendered (an importer bug or an API answer we misread: never half-counted)."""
+    records: list[ItemRecord] = []
+    parts: list[bytes] = []
+    size = 0
+    for headers, body in item.deliveries:
+        part = bundle_part(headers, body)
+        if parts and size + len(part) > max_bytes:
+            records.append(_record(source, item.key, len(records), parts))
+            parts, size = [], 0
+        parts.append(part)
+        size += len(part) + 1
+    if parts:
+        records.append(_record(source, item.key, len(records), parts))
+    return records
+
+
+def _record(source: str, key: str, n: int, parts: list[bytes]) -> ItemRecord:
     delivery = Delivery(
         source=source,
         headers={BUNDLE_HEADER: "1"},
-        body=orjson.dumps(bundle_body(item.deliveries)).decode(),
+        body=bundle_text(parts),
         received_at="",
-        delivery_id=f"import:{source}:{item.key}",
+        delivery_id=f"import:{source}:{key}" + (f":{n}" if n else ""),
     )
     try:
         events = REGISTRY[source].normalize(delivery.headers, orjson.loads(delivery.body))
     except PayloadError as exc:
-        raise ImportFailed(f"{source}: item {item.key}: not a history we can read: {exc}") from None
+        raise ImportFailed(f"{source}: item {key}: not a history we can read: {exc}") from None
     return ItemRecord(delivery, events)
 
 
@@ -96,7 +119,6 @@ class TopicSink:
             producer = AIOKafkaProducer(
                 bootstrap_servers=self._settings.bootstrap,
                 acks="all",
-                enable_idempotence=True,
                 linger_ms=20,
                 max_request_size=8 * 1024 * 1024,
             )

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from flowgauge.model import FlowEvent
 from flowgauge.sources.base import Headers, Normalize, PayloadError
 
@@ -39,6 +41,11 @@ def bundled(normalize: Normalize) -> Normalize:
     return run
 
 
-def bundle_body(parts: list[tuple[dict[str, str], Any]]) -> list[dict[str, Any]]:
-    """The body of a bundle record from (headers, body) pairs."""
-    return [{"headers": headers, "body": body} for headers, body in parts]
+def bundle_part(headers: dict[str, str], body: Any) -> bytes:
+    """One part of a bundle body, encoded."""
+    return orjson.dumps({"headers": headers, "body": body})
+
+
+def bundle_text(parts: list[bytes]) -> str:
+    """The bundle body (a JSON array) of encoded parts."""
+    return (b"[" + b",".join(parts) + b"]").decode()

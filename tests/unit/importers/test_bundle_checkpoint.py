@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 from jira_world import webhooks, world
 
 from flowgauge.importers import checkpoint as cp
 from flowgauge.sources import REGISTRY, PayloadError
-from flowgauge.sources.bundle import BUNDLE_HEADER, bundle_body
+from flowgauge.sources.bundle import BUNDLE_HEADER, bundle_part, bundle_text
 
 
 def test_a_bundle_gives_the_events_of_its_deliveries_in_order() -> None:
     normalize = REGISTRY["jira"].normalize
     deliveries = webhooks(world(5, issues=3))
     one_by_one = [e for h, b in deliveries for e in normalize(h, b)]
-    assert normalize({BUNDLE_HEADER: "1"}, bundle_body(deliveries)) == one_by_one
+    body = orjson.loads(bundle_text([bundle_part(h, b) for h, b in deliveries]))
+    assert normalize({BUNDLE_HEADER: "1"}, body) == one_by_one
 
 
 @pytest.mark.parametrize(
@@ -44,3 +46,16 @@ def test_checkpoint_round_trip_and_what_starts_afresh(tmp_path: Path) -> None:
     path.write_text("{not json")
     assert cp.load(path, "run-a") is None
     assert not list(path.parent.glob("*.tmp"))
+
+
+def test_a_long_history_is_split_into_records_under_the_size_limit() -> None:
+    from flowgauge.importers.base import ItemHistory
+    from flowgauge.importers.sink import item_records
+
+    issue = next(i for i in world(5, issues=10) if len(i.histories) >= 3)
+    deliveries = webhooks([issue])  # one issue: created + its changes
+    whole = item_records("jira", ItemHistory("ABC-1", deliveries))
+    split = item_records("jira", ItemHistory("ABC-1", deliveries), max_bytes=1)
+    assert len(whole) == 1 and len(split) == len(deliveries)
+    assert [e for r in split for e in r.events] == whole[0].events
+    assert len({r.delivery.delivery_id for r in split}) == len(split)
