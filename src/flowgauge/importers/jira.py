@@ -20,6 +20,7 @@ import httpx
 from flowgauge.importers.base import ItemHistory, Page
 from flowgauge.importers.http import Client, ImportFailed, Policy
 from flowgauge.importers.jira_history import FIELDS, issue_deliveries
+from flowgauge.sources._native import dig
 from flowgauge.sources.base import PayloadError
 
 SOURCE = "jira"
@@ -92,12 +93,7 @@ class JiraImporter:
             raise ImportFailed(f"jira: {path} is not a list of statuses")
         found: dict[str, str] = {}
         for status in statuses:
-            name = status.get("name") if isinstance(status, dict) else None
-            key = (
-                (status.get("statusCategory") or {}).get("key")
-                if isinstance(status, dict)
-                else None
-            )
+            name, key = dig(status, "name"), dig(status, "statusCategory", "key")
             if isinstance(name, str) and isinstance(key, str):
                 found[name] = key
         return found
@@ -137,7 +133,7 @@ class JiraImporter:
         if cloud:
             histories = await self._changelog(str(issue.get("id")))
         else:
-            histories = _list((issue.get("changelog") or {}).get("histories"), key, "histories")
+            histories = _list(dig(issue, "changelog", "histories"), key, "changelog.histories")
         try:
             return ItemHistory(key, issue_deliveries(issue, histories, categories))
         except PayloadError as exc:

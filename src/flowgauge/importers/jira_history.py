@@ -17,6 +17,7 @@ from flowgauge.importers.base import Delivery
 from flowgauge.model.events import to_micros
 from flowgauge.sources._common import timestamp
 from flowgauge.sources._native import dig, need_obj, need_text, opt_text
+from flowgauge.sources.base import PayloadError
 from flowgauge.sources.jira import READ_FIELDS
 
 #: What the snapshots track, by lower-cased changelog field.
@@ -104,6 +105,14 @@ def _read(history: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _order(history: Mapping[str, Any]) -> tuple[int, int]:
+    """Changelog order: time, then id (Jira's ids grow with time)."""
+    history_id = need_text(history.get("id"), "history.id")
+    if not history_id.isdigit():
+        raise PayloadError(f"history.id is not a Jira id: {history_id!r}")
+    return _millis(history.get("created"), "history.created"), int(history_id)
+
+
 def issue_deliveries(
     issue: Mapping[str, Any], histories: list[Any], categories: Mapping[str, str]
 ) -> list[Delivery]:
@@ -121,10 +130,7 @@ def issue_deliveries(
         current[status_now] = category_now
     ordered = sorted(
         (need_obj(h, "changelog history") for h in histories),
-        key=lambda h: (
-            _millis(h.get("created"), "history.created"),
-            int(opt_text(h.get("id")) or 0),
-        ),
+        key=_order,
     )
     after: list[IssueState] = []
     state = _now(fields)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jira_world import CATEGORY, api_histories, api_issue, webhooks, world
@@ -12,7 +13,7 @@ from jira_world import CATEGORY, api_histories, api_issue, webhooks, world
 from flowgauge.importers.jira import bounded_jql
 from flowgauge.importers.jira_history import issue_deliveries
 from flowgauge.model import FlowEvent
-from flowgauge.sources import REGISTRY
+from flowgauge.sources import REGISTRY, PayloadError
 
 normalize = REGISTRY["jira"].normalize
 
@@ -62,3 +63,23 @@ def test_the_jql_is_bounded_by_since_and_ordered_for_stable_pages() -> None:
     )
     assert bounded_jql("project = ABC order by rank", since).endswith("ORDER BY rank")
     assert bounded_jql("", since).startswith('updated >= "2026-06-01 08:30"')
+
+
+@pytest.mark.parametrize(
+    ("mangle", "reason"),
+    [
+        (lambda i, h: i.pop("fields"), "fields must be a JSON object"),
+        (lambda i, h: i.update(id=None), "issue.id is missing"),
+        (lambda i, h: h[0].update(created="yesterday"), "history.created is not an RFC 3339 time"),
+        (lambda i, h: h[0].update(id="x1"), "history.id is not a Jira id"),
+        (lambda i, h: h.__setitem__(0, "x"), "changelog history must be a JSON object"),
+    ],
+)
+def test_an_answer_that_is_not_jiras_is_a_payload_error_never_a_crash(
+    mangle: Any, reason: str
+) -> None:
+    issue = next(i for i in world(3, issues=20) if i.histories)
+    api, histories = api_issue(issue), api_histories(issue)
+    mangle(api, histories)
+    with pytest.raises(PayloadError, match=reason):
+        issue_deliveries(api, histories, CATEGORY)
