@@ -60,8 +60,10 @@ def normalize(headers: Headers, body: Any) -> list[FlowEvent]:
     if handler is None:
         return []
     issue = need_obj(payload.get("issue"), "issue")
-    delivery = id_key(delivery_id(headers, payload), body_key(payload))
-    batch = Batch(NAME, change_key(event, payload, issue) or delivery)
+    key = change_key(event, payload, issue)
+    if key is None:  # the digest of the body only when needed: it is most of normalize's cost
+        key = id_key(delivery_id(headers, payload), body_key(payload))
+    batch = Batch(NAME, key)
     handler(batch, payload, issue)
     return batch.events
 
