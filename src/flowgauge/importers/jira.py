@@ -78,8 +78,10 @@ class JiraImporter:
         version = "3" if cloud else "2"
         categories = await self._categories(version)
         fetch = self._cloud_page if cloud else self._dc_page
+        estimate = await self._approximate_count() if cloud else None
         while True:
             issues, following, total = await fetch(cursor)
+            total = total if total is not None else estimate
             items = await asyncio.gather(*(self._item(i, categories, cloud) for i in issues))
             yield Page(cursor=cursor, items=list(items), next=following, total=total)
             if following is None:
@@ -97,6 +99,18 @@ class JiraImporter:
             if isinstance(name, str) and isinstance(key, str):
                 found[name] = key
         return found
+
+    async def _approximate_count(self) -> int | None:
+        """Cloud's estimate of the issues the JQL selects (for the progress bar's ETA only)."""
+        body = {"jql": _ORDER.split(self.jql, maxsplit=1)[0].strip()}
+        try:
+            answer, _ = await self.api.json(
+                "POST", "/rest/api/3/search/approximate-count", body=body
+            )
+        except ImportFailed:  # a site without it: no ETA, nothing else changes
+            return None
+        count = dig(answer, "count")
+        return count if isinstance(count, int) else None
 
     async def _cloud_page(self, cursor: str | None) -> tuple[list[Any], str | None, int | None]:
         path = "/rest/api/3/search/jql"

@@ -2,7 +2,8 @@
 
 Endpoints and shapes from Atlassian's REST API documentation: `GET /rest/api/2/serverInfo`
 (`deploymentType`), `GET /rest/api/{2,3}/status`, Cloud's `POST /rest/api/3/search/jql`
-(`nextPageToken`, absent on the last page, and `isLast`) and `GET /rest/api/3/issue/{id}/changelog`
+(`nextPageToken`, absent on the last page, and `isLast`),
+`POST /rest/api/3/search/approximate-count` (`count`) and `GET /rest/api/3/issue/{id}/changelog`
 (startAt / maxResults / total / isLast / values), Data Center's `GET /rest/api/2/search` with
 `expand=changelog` (startAt / maxResults / total, `changelog.histories`). Faults on demand: 429 with
 `Retry-After`, 401 for wrong credentials, a page that is not Jira's, a 500 outage.
@@ -124,6 +125,8 @@ class FakeJira:
             not cloud and method == "GET" and path == "/rest/api/2/search"
         ):
             return self._search(cloud, query, body)
+        if cloud and method == "POST" and path == "/rest/api/3/search/approximate-count":
+            return 200, {"count": len(self.issues)}, {}
         if (
             cloud
             and method == "GET"

@@ -71,8 +71,7 @@ def run(
         selector="project in (ABC, OPS)",
         since=parse_duration("180d"),
         out=out,
-        progress=False,
-        **extra,  # type: ignore[arg-type]
+        **{"progress": False, **extra},  # type: ignore[arg-type]
     )
     return run_command(Settings(data_dir=tmp_path / "data"), options, env=env, policy=FAST)
 
@@ -233,3 +232,11 @@ def test_the_commands_import_then_report(
     assert cli.main(["report", str(live), "--format", "prom", "--config", str(config_file)]) == 0
     assert imported == capsys.readouterr().out
     assert "flowgauge_throughput_items" in imported
+
+
+def test_the_progress_bar_shows_items_of_the_total_events_and_rate(
+    fake: tuple[FakeJira, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(fake[1], tmp_path / "import.jsonl", tmp_path, progress=True) == 0
+    err = capsys.readouterr().err
+    assert "import jira" in err and "23/23" in err and "events=" in err and "items/s" in err
