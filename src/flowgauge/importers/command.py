@@ -7,6 +7,7 @@ after a failure continues from the checkpoint.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -80,6 +81,7 @@ def run_command(
     policy: Policy | None = None,
 ) -> int:
     """Run one import; print its summary (stderr) or its error. The CLI's `import` command."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # no line per request
     try:
         summary, where = asyncio.run(_run(settings, options, env or os.environ, policy))
     except ImportFailed as exc:

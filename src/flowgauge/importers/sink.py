@@ -88,17 +88,26 @@ class DrySink:
 
 
 class FileSink:
-    """JSON lines of delivery records; appended to when resuming, else written afresh."""
+    """JSON lines of delivery records; appended to when resuming, else written afresh.
+
+    Opened at the first write, so a run that fails before its first page (bad credentials, an
+    unreachable host) leaves the file of the previous run as it was.
+    """
 
     def __init__(self, path: Path, *, append: bool) -> None:
-        self._handle: IO[bytes] = open(path, "ab" if append else "wb")  # noqa: SIM115
+        self._path = path
+        self._mode = "ab" if append else "wb"
+        self._handle: IO[bytes] | None = None
 
     async def write(self, records: list[ItemRecord]) -> None:
+        if self._handle is None:
+            self._handle = open(self._path, self._mode)  # noqa: SIM115 - closed in close()
         self._handle.write(b"".join(r.delivery.to_bytes() + b"\n" for r in records))
         self._handle.flush()
 
     async def close(self) -> None:
-        self._handle.close()
+        if self._handle is not None:
+            self._handle.close()
 
 
 class TopicSink:

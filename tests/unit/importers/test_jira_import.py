@@ -166,7 +166,10 @@ def test_wrong_credentials_name_the_variables_to_set(
     fake: tuple[FakeJira, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "import.jsonl"
+    assert run(fake[1], out, tmp_path) == 0
+    before = out.read_bytes()
     assert run(fake[1], out, tmp_path, env={"FLOWGAUGE_JIRA_API_TOKEN": "wrong"}) == 1
+    assert out.read_bytes() == before  # a failed rerun leaves the last import's file whole
     error = capsys.readouterr().err
     assert "jira:" in error and "401" in error and "FLOWGAUGE_JIRA_API_TOKEN" in error
     assert "FLOWGAUGE_JIRA_EMAIL" in error
