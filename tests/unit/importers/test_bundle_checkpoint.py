@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jira_world import webhooks, world
 
 from flowgauge.importers import checkpoint as cp
@@ -59,3 +62,22 @@ def test_a_long_history_is_split_into_records_under_the_size_limit() -> None:
     assert len(whole) == 1 and len(split) == len(deliveries)
     assert [e for r in split for e in r.events] == whole[0].events
     assert len({r.delivery.delivery_id for r in split}) == len(split)
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+PART = st.fixed_dictionaries(
+    {"headers": st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=2), "body": JSON}
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(source=st.sampled_from(sorted(REGISTRY)), body=st.lists(PART | JSON, max_size=4))
+def test_any_bundle_is_events_or_a_payload_error_never_a_crash(source: str, body: object) -> None:
+    with contextlib.suppress(PayloadError):
+        REGISTRY[source].normalize({BUNDLE_HEADER: "1"}, body)
