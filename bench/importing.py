@@ -72,7 +72,7 @@ def render(issues: int, changes: int) -> list[ItemRecord]:
 
 
 async def _write(settings: Settings, records: list[ItemRecord]) -> float:
-    sink = TopicSink(settings)
+    sink = TopicSink(settings, "jira")
     await sink.start()
     t0 = time.perf_counter()
     try:

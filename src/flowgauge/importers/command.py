@@ -63,7 +63,7 @@ async def _run(
     elif options.out is not None:
         sink, where = FileSink(options.out, append=state.cursor is not None), str(options.out)
     else:
-        topic = TopicSink(settings)
+        topic = TopicSink(settings, options.source)
         await topic.start()
         sink, where = topic, f"the raw topic at {settings.bootstrap}"
     try:

@@ -113,8 +113,9 @@ class FileSink:
 class TopicSink:
     """The raw topic of `FLOWGAUGE_KAFKA` (or the embedded broker), keyed like the ingester."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, source: str) -> None:
         self._settings = settings
+        self._source = source
         self._producer: object | None = None
 
     async def start(self) -> None:
@@ -134,7 +135,7 @@ class TopicSink:
             await producer.start()
         except (KafkaError, OSError) as exc:
             raise ImportFailed(
-                f"cannot reach the broker at {self._settings.bootstrap} "
+                f"{self._source}: cannot reach the broker at {self._settings.bootstrap} "
                 f"(FLOWGAUGE_KAFKA / FLOWGAUGE_BROKER_BIND): {exc}"
             ) from None
         self._topic = Topics.of(self._settings).raw

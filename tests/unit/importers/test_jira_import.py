@@ -243,3 +243,15 @@ def test_the_progress_bar_shows_items_of_the_total_events_and_rate(
     assert run(fake[1], tmp_path / "import.jsonl", tmp_path, progress=True) == 0
     err = capsys.readouterr().err
     assert "import jira" in err and "23/23" in err and "events=" in err and "items/s" in err
+
+
+def test_without_out_an_unreachable_broker_is_a_clear_error_before_any_request(
+    fake: tuple[FakeJira, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    options = ImportOptions("jira", fake[1], "project = ABC", parse_duration("30d"), progress=False)
+    settings = Settings(kafka="127.0.0.1:9", data_dir=tmp_path)
+    assert run_command(settings, options, env=TOKEN, policy=FAST) == 1
+    assert (
+        "jira: cannot reach the broker at 127.0.0.1:9 (FLOWGAUGE_KAFKA" in capsys.readouterr().err
+    )
+    assert fake[0].searches == 0
