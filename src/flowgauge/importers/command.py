@@ -90,5 +90,12 @@ def run_command(
     except OSError as exc:
         print(f"flowgauge import {options.source}: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(
+            f"\nflowgauge import {options.source}: interrupted; the same command continues "
+            "from the last page written",
+            file=sys.stderr,
+        )
+        return 130
     print(summary.text(where), file=sys.stderr)
     return 0

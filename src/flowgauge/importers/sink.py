@@ -7,11 +7,14 @@ webhooks and a running worker absorbs an item's history in one step.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
 import orjson
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from flowgauge.importers.base import ItemHistory
 from flowgauge.importers.http import ImportFailed
@@ -20,6 +23,8 @@ from flowgauge.model.delivery import Delivery
 from flowgauge.settings import Settings
 from flowgauge.sources import REGISTRY, PayloadError
 from flowgauge.sources.bundle import BUNDLE_HEADER, bundle_part, bundle_text
+from flowgauge.stream.partitioning import raw_record_key  # the ingester's key for a raw record
+from flowgauge.stream.topics import Topics, ensure_topics
 
 
 @dataclass(frozen=True)
@@ -116,14 +121,10 @@ class TopicSink:
     def __init__(self, settings: Settings, source: str) -> None:
         self._settings = settings
         self._source = source
-        self._producer: object | None = None
+        self._topic = Topics.of(settings).raw
+        self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
-        from aiokafka import AIOKafkaProducer
-        from aiokafka.errors import KafkaError
-
-        from flowgauge.stream.topics import Topics, ensure_topics
-
         try:
             await ensure_topics(self._settings)
             producer = AIOKafkaProducer(
@@ -134,27 +135,31 @@ class TopicSink:
             )
             await producer.start()
         except (KafkaError, OSError) as exc:
-            raise ImportFailed(
-                f"{self._source}: cannot reach the broker at {self._settings.bootstrap} "
-                f"(FLOWGAUGE_KAFKA / FLOWGAUGE_BROKER_BIND): {exc}"
-            ) from None
-        self._topic = Topics.of(self._settings).raw
+            raise self._failed("cannot reach", exc) from None
         self._producer = producer
 
     async def write(self, records: list[ItemRecord]) -> None:
-        from aiokafka import AIOKafkaProducer
-
-        from flowgauge.stream.partitioning import raw_record_key
-
-        producer = self._producer
-        assert isinstance(producer, AIOKafkaProducer), "start() first"
-        for record in records:
-            key = raw_record_key(record.events, record.delivery.delivery_id)
-            await producer.send(self._topic, key=key, value=record.delivery.to_bytes())
-        await producer.flush()
+        """Every record acknowledged (acks=all) when it returns, or an ImportFailed."""
+        assert self._producer is not None, "start() first"
+        try:
+            sent = [
+                await self._producer.send(
+                    self._topic,
+                    key=raw_record_key(r.events, r.delivery.delivery_id),
+                    value=r.delivery.to_bytes(),
+                )
+                for r in records
+            ]
+            await asyncio.gather(*sent)
+        except (KafkaError, OSError) as exc:
+            raise self._failed("could not write to", exc) from None
 
     async def close(self) -> None:
-        from aiokafka import AIOKafkaProducer
-
-        if isinstance(self._producer, AIOKafkaProducer):
+        if self._producer is not None:
             await self._producer.stop()
+
+    def _failed(self, what: str, exc: Exception) -> ImportFailed:
+        return ImportFailed(
+            f"{self._source}: {what} the broker at {self._settings.bootstrap} "
+            f"(FLOWGAUGE_KAFKA / FLOWGAUGE_BROKER_BIND): {type(exc).__name__}: {exc}"
+        )
