@@ -83,3 +83,47 @@ def test_an_answer_that_is_not_jiras_is_a_payload_error_never_a_crash(
     mangle(api, histories)
     with pytest.raises(PayloadError, match=reason):
         issue_deliveries(api, histories, CATEGORY)
+
+
+CONFIG = """
+clock: event
+streams:
+  - name: delivery
+    window: 90d
+    commitment: development
+    defect_types: [bug]
+    blocked_labels: [blocked]
+    stages:
+      - {name: backlog,     kind: wait,   states: [To Do]}
+      - {name: development, kind: active, states: [In Progress]}
+      - {name: review,      kind: wait,   states: [In Review]}
+      - {name: done,        kind: done,   states: [Done]}
+"""
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), data=st.data())
+def test_webhooks_and_an_import_mixed_in_any_order_any_number_of_times_give_the_same_metrics(
+    seed: int, data: st.DataObject
+) -> None:
+    """Part of the history live, all of it imported (some items twice), shuffled: the metrics of
+    the webhooks alone, exactly (METRICS.md: the same events, any order, any number of times)."""
+    from flowgauge.engine.processor import Processor
+    from flowgauge.exposition import render
+    from flowgauge.model.loader import parse_config
+
+    config = parse_config(CONFIG, "test")
+    issues = world(seed, issues=8)
+    live = events_of(webhooks(issues))
+    imported = [
+        events_of(issue_deliveries(api_issue(i), api_histories(i), CATEGORY)) for i in issues
+    ]
+    seen_live = data.draw(st.lists(st.sampled_from(live), max_size=len(live))) if live else []
+    again = data.draw(st.lists(st.sampled_from(imported), max_size=4))
+    mixed = seen_live + [e for item in imported + again for e in item]
+    mixed = data.draw(st.permutations(mixed))
+
+    def metrics(events: list[FlowEvent]) -> bytes:
+        return render(Processor.from_events(config, events).snapshot(0))
+
+    assert metrics(mixed) == metrics(live)
