@@ -48,9 +48,9 @@ def _undo(state: IssueState, history: Mapping[str, Any]) -> IssueState:
         before = opt_text(change.get("fromString"))
         if "labels" in names:
             state = replace(state, labels=tuple((before or "").split()))
-        elif "status" in names:
+        elif "status" in names and before is not None:  # None: set at creation, kept
             state = replace(state, status=before)
-        elif "issuetype" in names:
+        elif "issuetype" in names and before is not None:
             state = replace(state, issuetype=before)
         elif "resolution" in names:
             state = replace(state, resolution=before)
@@ -95,13 +95,16 @@ def _snapshot(
 
 
 def _read(history: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The changes of a history that `normalize` reads (others give no event)."""
+    """The changes of a history that `normalize` reads (others give no event). A status with no
+    `from` is the creation's own record (the `jira:issue_created` webhook carries it as the
+    issue's status, and no `jira:issue_updated` ever does): left out."""
     items = history.get("items")
     return [
         c
         for c in (items if isinstance(items, list) else [])
         if isinstance(c, dict)
         if _field(c) & READ_FIELDS
+        if not ("status" in _field(c) and opt_text(c.get("fromString")) is None)
     ]
 
 

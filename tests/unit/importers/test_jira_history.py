@@ -127,3 +127,25 @@ def test_webhooks_and_an_import_mixed_in_any_order_any_number_of_times_give_the_
         return render(Processor.from_events(config, events).snapshot(0))
 
     assert metrics(mixed) == metrics(live)
+
+
+def test_a_creation_record_in_the_changelog_adds_nothing() -> None:
+    """Some Jira histories start with the creation itself (status from nothing): the webhooks
+    carried it as `jira:issue_created`, so the import must not make a second event of it."""
+    from jira_world import jira_time
+
+    for issue in world(17, issues=10):
+        histories = api_histories(issue)
+        creation = {
+            "id": "9999",
+            "created": jira_time(issue.created),
+            "items": [
+                {"field": "status", "fieldId": "status", "fromString": None,
+                 "toString": issue.initial.status},
+                {"field": "issuetype", "fieldId": "issuetype", "fromString": None,
+                 "toString": issue.initial.issuetype},
+            ],
+        }  # fmt: skip
+        with_creation = issue_deliveries(api_issue(issue), [creation, *histories], CATEGORY)
+        plain = issue_deliveries(api_issue(issue), histories, CATEGORY)
+        assert events_of(with_creation) == events_of(plain)
