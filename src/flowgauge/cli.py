@@ -1,4 +1,4 @@
-"""The `flowgauge` command: up, ingest, worker, check-config, replay, report."""
+"""The `flowgauge` command: up, ingest, worker, check-config, replay, report, import."""
 
 from __future__ import annotations
 
@@ -114,6 +114,50 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return replay(_settings(), args.files, to=args.to, url=args.url, batch=args.batch)
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from flowgauge.importers import IMPORTERS
+    from flowgauge.importers.command import ImportOptions, run_command
+    from flowgauge.model.config import parse_duration
+
+    selector_name = IMPORTERS[args.source].selector
+    selector = getattr(args, selector_name)
+    if not selector:
+        print(f"flowgauge import {args.source}: --{selector_name} is required", file=sys.stderr)
+        return 2
+    try:
+        since = parse_duration(args.since)
+    except ValueError as exc:
+        print(f"flowgauge import: --since: {exc}", file=sys.stderr)
+        return 2
+    options = ImportOptions(
+        source=args.source,
+        url=args.url,
+        selector=selector,
+        since=since,
+        out=args.out,
+        dry_run=args.dry_run,
+        checkpoint=args.checkpoint,
+        progress=not args.no_progress,
+    )
+    return run_command(_settings(), options)
+
+
+def _import_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from flowgauge.importers import IMPORTERS
+
+    imp = sub.add_parser("import", help="history from a tool's API, as its webhooks would give it")
+    imp.add_argument("source", choices=sorted(IMPORTERS))
+    imp.add_argument("--url", help="the tool's base URL (e.g. https://acme.atlassian.net)")
+    for selector in sorted({spec.selector for spec in IMPORTERS.values()}):
+        users = ", ".join(name for name, spec in IMPORTERS.items() if spec.selector == selector)
+        imp.add_argument(f"--{selector}", help=f"{users}: what to import")
+    imp.add_argument("--since", default="180d", help="items updated this long ago or later")
+    imp.add_argument("--out", type=Path, help="write JSON lines here instead of the raw topic")
+    imp.add_argument("--dry-run", action="store_true", help="read everything, write nothing")
+    imp.add_argument("--checkpoint", type=Path, help="default: OUT.checkpoint or the data dir")
+    imp.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "up": cmd_up,
     "ingest": cmd_ingest,
@@ -121,6 +165,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check-config": cmd_check_config,
     "report": cmd_report,
     "replay": cmd_replay,
+    "import": cmd_import,
 }
 
 
@@ -146,6 +191,7 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--to", choices=["ingester", "topic"], default="ingester")
     rp.add_argument("--url", help="ingester base URL (default: http://FLOWGAUGE_INGEST_BIND)")
     rp.add_argument("--batch", type=int, default=200, help="generic events per request")
+    _import_parser(sub)
     return p
 
 

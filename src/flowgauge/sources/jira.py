@@ -1,10 +1,13 @@
 """Jira Cloud admin webhooks (docs/sources/jira.md).
 
 Signed with `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>`. Items are `jira:<KEY>`.
-Event ids are `jira:<X-Atlassian-Webhook-Identifier>:<n>` (unchanged across Jira's retries), or
-`jira:c-<digest of the body>:<n>` without it. Event time: the issue's `created` for
-`jira:issue_created`, else the delivery's `timestamp` (epoch ms, when the change happened),
-falling back to `issue.fields.updated`.
+Event ids name the change, not the delivery, so that `flowgauge import jira` (which reads the same
+changes from the REST API) gives the very same ids: `jira:h<changelog id>:<n>` for an update (the
+changelog id is the REST API's history id), `jira:i<issue id>-created:<n>` and
+`jira:i<issue id>-deleted:<n>`; failing those, `jira:<X-Atlassian-Webhook-Identifier>:<n>`
+(unchanged across Jira's retries), or `jira:c-<digest of the body>:<n>`. Event time: the
+issue's `created` for `jira:issue_created`, else the delivery's `timestamp` (epoch ms, when the
+change happened), falling back to `issue.fields.updated`.
 """
 
 from __future__ import annotations
@@ -57,9 +60,24 @@ def normalize(headers: Headers, body: Any) -> list[FlowEvent]:
     if handler is None:
         return []
     issue = need_obj(payload.get("issue"), "issue")
-    batch = Batch(NAME, id_key(delivery_id(headers, payload), body_key(payload)))
+    key = change_key(event, payload, issue)
+    if key is None:  # the digest of the body only when needed: it is most of normalize's cost
+        key = id_key(delivery_id(headers, payload), body_key(payload))
+    batch = Batch(NAME, key)
     handler(batch, payload, issue)
     return batch.events
+
+
+def change_key(event: str, payload: dict[str, Any], issue: dict[str, Any]) -> str | None:
+    """The id key of the change itself, the same in a webhook and in the REST API's history:
+    the changelog id of an update, the issue id for its creation and deletion."""
+    if event == "jira:issue_updated":
+        history = opt_text(dig(payload, "changelog", "id"))
+        return f"h{history}" if history is not None and history.isdigit() else None
+    issue_id = opt_text(issue.get("id"))
+    if issue_id is None or not issue_id.isdigit():
+        return None
+    return f"i{issue_id}-{event.removeprefix('jira:issue_')}"
 
 
 def _fields(issue: dict[str, Any]) -> dict[str, Any]:
@@ -194,6 +212,10 @@ _CHANGES: dict[str, Callable[[Batch, dict[str, Any], datetime, dict[str, Any]], 
     "flagged": _flagged,  # Jira's Flagged custom field (value "Impediment"), matched by name
     "impediment": _flagged,
 }
+
+#: The changelog fields `normalize` reads (lower-cased `fieldId` or `field`): the importer sends
+#: only changes that name one of them.
+READ_FIELDS: frozenset[str] = frozenset(_CHANGES) | {"resolution"}
 
 _EVENTS: dict[str, Handler] = {
     "jira:issue_created": _created,

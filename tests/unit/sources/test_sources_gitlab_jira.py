@@ -128,7 +128,21 @@ def test_jira_several_changes_in_one_delivery_keep_their_order() -> None:
     )
     assert summary(kept(events)) == [("state", "In Review"), ("labeled", "blocked")]
     # then the incident candidate of the added label, dropped by the default config
-    assert [e.id for e in events] == ["jira:w:0", "jira:w:1", "jira:w:2"]
+    # ids name the change (its changelog id), not the delivery: an import gives the same ones
+    assert [e.id for e in events] == ["jira:h20003:0", "jira:h20003:1", "jira:h20003:2"]
+
+
+def test_jira_ids_name_the_change_so_another_delivery_of_it_counts_once() -> None:
+    body = payload("jira", "jira_issue_updated.labels.json")
+    one = jira.normalize({"x-atlassian-webhook-identifier": "a"}, body)
+    two = jira.normalize({"x-atlassian-webhook-identifier": "b"}, body)
+    assert [e.id for e in one] == [e.id for e in two]
+    assert [e.id for e in one] == [f"jira:h20004:{n}" for n in range(len(one))]
+    created = payload("jira", "jira_issue_created.json")
+    assert jira.normalize({}, created)[0].id == "jira:i10021-created:0"
+    body["changelog"].pop("id")  # no changelog id: the delivery names the events
+    assert jira.normalize({"x-atlassian-webhook-identifier": "a"}, body)[0].id == "jira:a:0"
+    assert jira.normalize({}, body)[0].id.startswith("jira:c-")
 
 
 def test_jira_without_webhook_event_is_refused() -> None:

@@ -18,6 +18,7 @@ from sources_helpers import SECRET, SOURCES, ev, fixture_files, same_events, sig
 
 from flowgauge.model import Change, FlowEvent
 from flowgauge.sources import REGISTRY, SignatureError
+from flowgauge.sources.jira import change_key
 
 GH = "acme-shop/storefront"
 GH_ISSUE = {
@@ -392,10 +393,13 @@ def expected_ids(
     source: str, headers: dict[str, str], body: Any, got: list[FlowEvent]
 ) -> list[str]:
     """Generic events carry their ids; Plane v2 uses its stable `event_id`, Plane v1 (no stable
-    id) a digest of the content; the others the platform's delivery id."""
+    id) a digest of the content; Jira the change (its changelog id, or the issue id), so an
+    import of its history gives the same ids; the others the platform's delivery id."""
     if source == "generic":
         return [event["id"] for event in (body if isinstance(body, list) else [body])]
     key = REGISTRY[source].delivery_id(headers, body)
+    if source == "jira":
+        key = change_key(body["webhookEvent"], body, body["issue"]) or key
     if key is None and got:
         key = got[0].id.split(":")[1]
         assert key.startswith("c-") and len(key) > 2, got[0].id

@@ -1,0 +1,39 @@
+"""`flowgauge import SOURCE`: a tool's history through the same normalization as its webhooks.
+
+One module per tool turns its history API into webhook deliveries (`base.Importer`); `run` is the
+shared loop (checkpoint, progress), `sink` where records go, `http` the polite client. `IMPORTERS`
+is the list of tools that can be imported from, with the selector each one takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from flowgauge.importers import jira
+from flowgauge.importers.base import Importer
+from flowgauge.importers.http import ImportFailed, Policy
+
+
+@dataclass(frozen=True)
+class ImporterSpec:
+    """A tool: its selector option, and how to build its importer from URL, selector, env."""
+
+    selector: str  # the command-line option that picks what to import: jql, repo, project, team
+    default_url: str | None
+    #: (url, selector, since, environment, retry policy) -> the importer
+    build: Callable[[str, str, datetime, Mapping[str, str], Policy | None], Importer]
+
+
+def _jira(
+    url: str, jql: str, since: datetime, env: Mapping[str, str], policy: Policy | None
+) -> Importer:
+    return jira.JiraImporter(jira.client(url, env, policy), jira.bounded_jql(jql, since))
+
+
+IMPORTERS: dict[str, ImporterSpec] = {
+    "jira": ImporterSpec(selector="jql", default_url=None, build=_jira),
+}
+
+__all__ = ["IMPORTERS", "ImportFailed", "ImporterSpec", "Policy"]
