@@ -108,6 +108,12 @@ TTR = _f(
     "service",
     "quantile",
 )
+REWORK_DEPLOYS = _f(
+    "dora_deployment_rework_ratio",
+    "Share of production deployments in window made while an incident of the service was open "
+    "(unplanned, because of an incident; docs/dora.md).",
+    "service",
+)
 UNLINKED = _f("dora_unlinked_incidents", "Incidents linked to no deployment.", "service")
 NO_CHANGE_TIMES = _f(
     "dora_deployments_without_change_times",
@@ -225,7 +231,7 @@ FLOW_FAMILIES = (
     UNMAPPED,
     *FORECAST_FAMILIES,
 )
-DORA_FAMILIES = (DEPLOY_FREQ, LEAD_CHANGES, CFR, TTR, UNLINKED, NO_CHANGE_TIMES)
+DORA_FAMILIES = (DEPLOY_FREQ, LEAD_CHANGES, CFR, TTR, REWORK_DEPLOYS, UNLINKED, NO_CHANGE_TIMES)
 
 
 def _family(family: Family) -> GaugeMetricFamily:
@@ -279,6 +285,8 @@ def _service_samples(m: ServiceMetrics, out: dict[str, GaugeMetricFamily]) -> No
     if m.change_failure_ratio is not None:
         out[CFR.name].add_metric([s], m.change_failure_ratio)
     _quantiles(out[TTR.name], [s], m.time_to_restore)
+    if m.deployment_rework_ratio is not None:
+        out[REWORK_DEPLOYS.name].add_metric([s], m.deployment_rework_ratio)
     out[UNLINKED.name].add_metric([s], m.unlinked_incidents)
     out[NO_CHANGE_TIMES.name].add_metric([s], m.deployments_without_change_times)
 

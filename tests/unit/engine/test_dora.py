@@ -344,6 +344,68 @@ CASES = [
         services=["api"],
     ),
     Case(
+        "rework: deployments made while an incident of the service is open, (opened, resolved]",
+        [
+            dep("a", "d1", 100),  # the cause, at the opening instant: not rework
+            opened("i", "inc-1", 100),
+            dep("b", "d2", 101),  # during the incident: rework
+            dep("c", "d3", 102, env="staging"),  # not a counted deployment
+            resolved("j", "inc-1", 103),
+            dep("d", "d4", 103),  # the fix, at the resolution instant: rework
+            dep("e", "d5", 104),  # after: planned
+            dep("f", "w1", 101, service="web"),  # another service's incident: planned
+        ],
+        300,
+        {
+            "api": {"deployment_rework_ratio": 0.5, "deployment_frequency_per_day": 0.4},
+            "web": {"deployment_rework_ratio": 0.0},
+        },
+    ),
+    Case(
+        "rework: an unresolved incident is open until now; overlapping incidents count once",
+        [
+            opened("i", "inc-1", 110),
+            opened("j", "inc-2", 112),
+            resolved("k", "inc-2", 113),
+            dep("a", "d1", 111),
+            dep("b", "d2", 112.5),  # inside both: counted once
+            dep("c", "d3", 250),
+            dep("d", "d4", 109),
+            resolved("l", "inc-3", 150),  # never seen opened: no open window
+            dep("e", "d5", 149),  # inc-1 still open
+        ],
+        300,
+        # d1, d2, d3, d5 during inc-1 (opened 110, never resolved); d4 before it
+        {"api": {"deployment_rework_ratio": pytest.approx(4 / 5)}},
+    ),
+    Case(
+        "rework: a reopened incident is open from its first opening to its final resolution",
+        [
+            opened("i", "inc-1", 100),
+            resolved("j", "inc-1", 101),
+            opened("k", "inc-1", 104),
+            resolved("l", "inc-1", 106),
+            dep("a", "d1", 102),
+            dep("b", "d2", 107),
+        ],
+        300,
+        {"api": {"deployment_rework_ratio": 0.5}},
+    ),
+    Case(
+        "rework: an incident attributed through its named deployment; none without deployments",
+        [
+            dep("a", "d1", 100, service="web"),
+            opened("i", "inc-1", 101, service=None, deployment="d1"),
+            dep("b", "d2", 102, service="web"),
+            opened("j", "inc-2", 101, service="db"),
+        ],
+        300,
+        {
+            "web": {"deployment_rework_ratio": 0.5, "change_failure_ratio": 0.5},
+            "db": {"deployment_rework_ratio": None},
+        },
+    ),
+    Case(
         "time to restore: incidents resolved in window",
         [
             opened("a", "inc-1", 100),
