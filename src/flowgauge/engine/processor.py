@@ -131,6 +131,7 @@ class Processor:
             services=tuple(self.dora.metrics(now)),
             unmapped_states=dict(self.flow.unmapped),
             signals=tuple(self.flow.signals(now)),
+            stream_types={s.name: s.type for s in self.config.streams},
         )
 
     @classmethod

@@ -114,4 +114,5 @@ class Snapshot:
     streams: tuple[StreamMetrics, ...] = ()
     services: tuple[ServiceMetrics, ...] = ()
     unmapped_states: dict[str, int] = field(default_factory=dict)  # stream -> count
+    stream_types: dict[str, str] = field(default_factory=dict)  # stream -> configured type
     signals: tuple[StreamSignals, ...] = ()

@@ -86,6 +86,13 @@ UNMAPPED = _f(
     "State events of the stream's items whose state maps to no stage (they move nothing).",
     "stream",
 )
+STREAM_INFO = _f(
+    "stream_info",
+    "1 for every configured value stream, labelled with its type "
+    "(operational, development, supporting; docs/value-streams.md).",
+    "stream",
+    "type",
+)
 DEPLOY_FREQ = _f(
     "dora_deployment_frequency_per_day",
     "Successful production deployments in the DORA window per day.",
@@ -230,6 +237,7 @@ FLOW_FAMILIES = (
     *SIGNAL_FAMILIES,
     UNMAPPED,
     *FORECAST_FAMILIES,
+    STREAM_INFO,
 )
 DORA_FAMILIES = (DEPLOY_FREQ, LEAD_CHANGES, CFR, TTR, REWORK_DEPLOYS, UNLINKED, NO_CHANGE_TIMES)
 
@@ -304,6 +312,8 @@ def snapshot_metrics(snapshot: Snapshot) -> Iterator[Metric]:
         out[UNMAPPED.name].add_metric(
             [stream.stream], snapshot.unmapped_states.get(stream.stream, 0)
         )
+        stream_type = snapshot.stream_types.get(stream.stream, "development")
+        out[STREAM_INFO.name].add_metric([stream.stream, stream_type], 1)
     for signals in snapshot.signals:
         _signal_samples(signals, out)
     for service in snapshot.services:
