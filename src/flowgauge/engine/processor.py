@@ -132,6 +132,7 @@ class Processor:
             unmapped_states=dict(self.flow.unmapped),
             signals=tuple(self.flow.signals(now)),
             stream_types={s.name: s.type for s in self.config.streams},
+            unmapped_by_state={s: dict(n) for s, n in self.flow.unmapped_by_state.items()},
         )
 
     @classmethod

@@ -115,4 +115,5 @@ class Snapshot:
     services: tuple[ServiceMetrics, ...] = ()
     unmapped_states: dict[str, int] = field(default_factory=dict)  # stream -> count
     stream_types: dict[str, str] = field(default_factory=dict)  # stream -> configured type
+    unmapped_by_state: dict[str, dict[str, int]] = field(default_factory=dict)  # stream->state->n
     signals: tuple[StreamSignals, ...] = ()

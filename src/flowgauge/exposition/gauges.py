@@ -93,6 +93,18 @@ STREAM_INFO = _f(
     "stream",
     "type",
 )
+UNMAPPED_BY_STATE = _f(
+    "unmapped_state_events_by_state",
+    "Unmapped state events of the stream's items by the tool's state name (map it to a stage); "
+    'the 20 most frequent names per stream, the rest under state="(other)".',
+    "stream",
+    "state",
+)
+#: The state names `flowgauge_unmapped_state_events_by_state` shows per stream (cardinality
+#: bound: a tool with a thousand statuses adds at most this many series, plus `(other)`).
+UNMAPPED_STATE_NAMES = 20
+NO_STATE = "(none)"  # a state event that names no state
+OTHER_STATES = "(other)"
 DEPLOY_FREQ = _f(
     "dora_deployment_frequency_per_day",
     "Successful production deployments in the DORA window per day.",
@@ -238,6 +250,7 @@ FLOW_FAMILIES = (
     UNMAPPED,
     *FORECAST_FAMILIES,
     STREAM_INFO,
+    UNMAPPED_BY_STATE,
 )
 DORA_FAMILIES = (DEPLOY_FREQ, LEAD_CHANGES, CFR, TTR, REWORK_DEPLOYS, UNLINKED, NO_CHANGE_TIMES)
 
@@ -299,6 +312,16 @@ def _service_samples(m: ServiceMetrics, out: dict[str, GaugeMetricFamily]) -> No
     out[NO_CHANGE_TIMES.name].add_metric([s], m.deployments_without_change_times)
 
 
+def _top_states(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """The most frequent unmapped state names (ties by name), the rest summed as `(other)`."""
+    ranked = sorted(
+        ((n, state) for state, n in counts.items() if n > 0), key=lambda x: (-x[0], x[1])
+    )
+    shown = [(state or NO_STATE, n) for n, state in ranked[:UNMAPPED_STATE_NAMES]]
+    rest = sum(n for n, _ in ranked[UNMAPPED_STATE_NAMES:])
+    return [*shown, (OTHER_STATES, rest)] if rest else shown
+
+
 def _quantiles(family: GaugeMetricFamily, labels: list[str], qs: Quantiles) -> None:
     for q, value in qs.items():
         family.add_metric([*labels, q], value)
@@ -314,6 +337,8 @@ def snapshot_metrics(snapshot: Snapshot) -> Iterator[Metric]:
         )
         stream_type = snapshot.stream_types.get(stream.stream, "development")
         out[STREAM_INFO.name].add_metric([stream.stream, stream_type], 1)
+        for state, n in _top_states(snapshot.unmapped_by_state.get(stream.stream, {})):
+            out[UNMAPPED_BY_STATE.name].add_metric([stream.stream, state], n)
     for signals in snapshot.signals:
         _signal_samples(signals, out)
     for service in snapshot.services:
