@@ -247,15 +247,7 @@ class DoraState:
         ordered = sorted(groups.values(), key=lambda g: g.first)
         times = [group.first[0] for group in ordered]
 
-        first_deployed: dict[str, int] = {}
-        for group in ordered:
-            for change_id in group.changes:
-                first_deployed.setdefault(change_id, group.first[0])
-        leads = sorted(
-            (at, at - committed[change])
-            for change, at in first_deployed.items()
-            if change in committed and committed[change] <= at
-        )
+        leads = _first_lead_times(ordered, committed)
 
         linked = [False] * len(ordered)
         for index, group in enumerate(ordered):
@@ -372,6 +364,22 @@ class DoraState:
                 )
             )
         return out
+
+
+def _first_lead_times(
+    ordered: Sequence[Deployment], committed: dict[str, int]
+) -> list[tuple[int, int]]:
+    """(first production deployment time, lead time) of each change with a commit time no later
+    than it, ascending: a later deployment of the change (a redeploy, a rollback) counts none."""
+    first_deployed: dict[str, int] = {}
+    for group in ordered:
+        for change_id in group.changes:
+            first_deployed.setdefault(change_id, group.first[0])
+    return sorted(
+        (at, at - committed[change])
+        for change, at in first_deployed.items()
+        if change in committed and committed[change] <= at
+    )
 
 
 def _bump(counter: Counter[str], key: str, sign: int) -> None:
