@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flowgauge_boards import aging, bottlenecks, dora, flow_overview, pipeline, stages
+from flowgauge_boards import (
+    aging,
+    bottlenecks,
+    data_health,
+    dora,
+    flow_overview,
+    pipeline,
+    stages,
+)
 from flowgauge_boards.panels import Board
 
 #: File name under grafana/dashboards/ -> the board's builder.
@@ -21,4 +29,5 @@ BOARDS: dict[str, Callable[[], Board]] = {
     "dora.json": dora.board,
     "bottlenecks.json": bottlenecks.board,
     "pipeline-health.json": pipeline.board,
+    "data-health.json": data_health.board,
 }

@@ -1,4 +1,4 @@
-"""DORA board: the four keys per service (docs/dora.md, docs/dashboards.md)."""
+"""DORA board: the five keys per service (docs/dora.md, docs/dashboards.md)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def board() -> Board:
     b = Board(
         "flowgauge-dora",
         "flowgauge / DORA",
-        "The four keys per service, from deployment and incident events to production "
+        "The five keys per service, from deployment and incident events to production "
         "environments (docs/dora.md, docs/dashboards.md).",
         [datasource_variable(), service_variable()],
     )
@@ -81,7 +81,7 @@ def _headline() -> list[PanelBuilder]:
 
 
 def _trends() -> list[PanelBuilder]:
-    """The four keys over time."""
+    """The five keys over time."""
     return [
         series(
             "Deployment frequency",
@@ -116,6 +116,19 @@ def _trends() -> list[PanelBuilder]:
             unit="percentunit",
         ),
         series(
+            "Deployment rework rate",
+            "Share of successful production deployments in window made while an incident of "
+            "the service was open (unplanned, because of an incident: DORA 2024's fifth key; "
+            "docs/dora.md)." + ONE_WORKER,
+            [
+                q(
+                    f"max by (service) (flowgauge_dora_deployment_rework_ratio{{{SV}}})",
+                    "{{service}}",
+                )
+            ],
+            unit="percentunit",
+        ),
+        series(
             "Time to restore",
             "Incident opened to resolved, p50 / p85 / p95 per service, incidents resolved in "
             "window." + QUANTILE_NOTE + ONE_WORKER,
@@ -131,7 +144,7 @@ def _trends() -> list[PanelBuilder]:
 
 
 def _data_quality() -> list[PanelBuilder]:
-    """What the four keys could not use."""
+    """What the keys could not use."""
     return [
         series(
             "Data quality: unlinked incidents, deployments without change times",
@@ -149,6 +162,6 @@ def _data_quality() -> list[PanelBuilder]:
                     "{{service}} deployments without change times",
                 ),
             ],
-            width=24,
+            width=12,
         ),
     ]

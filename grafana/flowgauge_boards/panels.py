@@ -1,4 +1,4 @@
-"""The panel, variable and board builders the six boards are made of (Grafana 11 panel types)."""
+"""The panel, variable and board builders the seven boards are made of (Grafana 11 panel types)."""
 
 from __future__ import annotations
 

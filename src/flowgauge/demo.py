@@ -1,23 +1,61 @@
-"""The demo feed of `make run`: a small simulated value stream posted as signed generic events.
+"""The demo feed of `make run`: two simulated value streams posted as signed generic events.
 
-Items are created, move through the default stages, now and then get blocked and unblocked, and
-finish, so every gauge moves within a minute.
+A development stream (`delivery`: features and bugs through backlog, development, review, QA)
+and an operational one (`onboarding`: customers from a signed contract to a live account, as a
+CRM and a support desk would report them through generic events; docs/value-streams.md). Items
+are created, move through their stages, now and then get blocked and unblocked, and finish, so
+every gauge of both streams moves within a minute. `flowgauge up --demo` runs it with the demo
+config (`demo-config.yaml`) that declares both streams.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import itertools
 import random
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from flowgauge.signing import sha256_signature
 
-STATES = ["Backlog", "In Progress", "In Review", "QA", "Done"]
+
+@dataclass(frozen=True)
+class Walk:
+    """How one stream's demo items walk: their states in order, their kinds and their pace."""
+
+    stream: str
+    prefix: str  # item ids: f"{prefix}-{n}"
+    states: tuple[str, ...]
+    types: tuple[tuple[str, float], ...]  # (item_type, probability), the rest the first type
+    max_open: int = 12
+    move: float = 0.27  # chance per tick that an item moves on
+
+
+DELIVERY = Walk(
+    "delivery",
+    "DEMO",
+    ("Backlog", "In Progress", "In Review", "QA", "Done"),
+    (("feature", 0.75), ("bug", 0.25)),
+)
+ONBOARDING = Walk(
+    "onboarding",
+    "CUST",
+    ("Contract Signed", "Verifying", "Waiting on Customer", "Account Setup", "Live"),
+    (("standard", 0.6), ("enterprise", 0.3), ("escalation", 0.1)),
+    max_open=8,
+    move=0.2,
+)
+
+
+def demo_config_path() -> Path:
+    """The demo config shipped with the package (both demo streams)."""
+    return Path(str(importlib.resources.files("flowgauge").joinpath("demo-config.yaml")))
 
 
 def post(url: str, secret: bytes, events: list[dict[str, Any]], timeout: float = 5.0) -> int:
@@ -35,47 +73,67 @@ def post(url: str, secret: bytes, events: list[dict[str, Any]], timeout: float =
         return int(response.status)
 
 
-class DemoFeed:
-    """Generates the next batch of events of a few items walking through the stages."""
+@dataclass
+class _Walking:
+    walk: Walk
+    items: dict[str, int] = field(default_factory=dict)  # item -> index in walk.states
+    blocked: set[str] = field(default_factory=set)
+    numbers: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
-    def __init__(self, seed: int = 7) -> None:
+
+class DemoFeed:
+    """Generates the next batch of events of a few items of each stream walking its stages."""
+
+    def __init__(self, seed: int = 7, walks: tuple[Walk, ...] = (DELIVERY, ONBOARDING)) -> None:
         self.random = random.Random(seed)
         self.ids = itertools.count(1)
-        self.items: dict[str, int] = {}  # item -> index in STATES
-        self.blocked: set[str] = set()
-        self.next_item = itertools.count(1)
+        self.walks = [_Walking(walk) for walk in walks]
 
-    def _event(self, type_: str, item: str, **extra: Any) -> dict[str, Any]:
-        at = datetime.now(UTC).isoformat()
+    def _event(self, walk: Walk, type_: str, item: str, **extra: Any) -> dict[str, Any]:
         return {
             "id": f"demo-{time.time_ns()}-{next(self.ids)}",
             "type": type_,
             "item": item,
-            "at": at,
+            "at": datetime.now(UTC).isoformat(),
+            "stream": walk.stream,
             **extra,
         }
 
+    def _item_type(self, walk: Walk) -> str:
+        roll = self.random.random()
+        for name, share in walk.types:
+            if roll < share:
+                return name
+            roll -= share
+        return walk.types[0][0]
+
     def tick(self) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
-        if len(self.items) < 12 and self.random.random() < 0.7:
-            item = f"DEMO-{next(self.next_item)}"
-            self.items[item] = 0
-            kind = "bug" if self.random.random() < 0.25 else "feature"
-            events.append(self._event("created", item, state=STATES[0], item_type=kind))
-        for item in list(self.items):
+        for walking in self.walks:
+            events.extend(self._tick(walking))
+        return events
+
+    def _tick(self, w: _Walking) -> list[dict[str, Any]]:
+        walk, events = w.walk, []
+        if len(w.items) < walk.max_open and self.random.random() < 0.7:
+            item = f"{walk.prefix}-{next(w.numbers)}"
+            w.items[item] = 0
+            kind = self._item_type(walk)
+            events.append(self._event(walk, "created", item, state=walk.states[0], item_type=kind))
+        for item in list(w.items):
             roll = self.random.random()
-            if item in self.blocked:
+            if item in w.blocked:
                 if roll < 0.3:
-                    self.blocked.discard(item)
-                    events.append(self._event("unblocked", item))
+                    w.blocked.discard(item)
+                    events.append(self._event(walk, "unblocked", item))
             elif roll < 0.08:
-                self.blocked.add(item)
-                events.append(self._event("blocked", item))
-            elif roll < 0.35:
-                self.items[item] += 1
-                events.append(self._event("state", item, state=STATES[self.items[item]]))
-                if self.items[item] == len(STATES) - 1:
-                    del self.items[item]
+                w.blocked.add(item)
+                events.append(self._event(walk, "blocked", item))
+            elif roll < 0.08 + walk.move:
+                w.items[item] += 1
+                events.append(self._event(walk, "state", item, state=walk.states[w.items[item]]))
+                if w.items[item] == len(walk.states) - 1:
+                    del w.items[item]
         return events
 
 

@@ -73,6 +73,9 @@ def up(settings: Settings, with_demo: bool) -> int:
         if with_demo and secret is None and not settings.allow_unsigned:
             secret = secrets.token_hex(16).encode()
             env["FLOWGAUGE_GENERIC_SECRET"] = secret.decode()
+        if with_demo and settings.config is None:
+            # the demo's two streams (development and operational), unless a config is named
+            env["FLOWGAUGE_CONFIG"] = str(demo.demo_config_path())
         worker = _child("worker", env)
         ingester = _child("ingest", env)
         ingest_url = f"http://{settings.ingest_bind}"
@@ -95,7 +98,8 @@ def up(settings: Settings, with_demo: bool) -> int:
             )
             feed.start()
             print(
-                "demo feed: posting signed generic events every second; Ctrl-C stops all",
+                "demo feed: posting signed generic events every second to two value streams, "
+                "delivery (development) and onboarding (operational); Ctrl-C stops all",
                 flush=True,
             )
         while not stopping.is_set():

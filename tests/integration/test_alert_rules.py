@@ -36,7 +36,7 @@ def run(*args: str, cwd: Path = REPO) -> str:
 
 
 def test_rule_files_are_valid() -> None:
-    assert len(RULES) == 3
+    assert len(RULES) == 4
     output = run(tool("promtool"), "check", "rules", *map(str, RULES))
     assert output.count("SUCCESS") == len(RULES)
 
@@ -62,7 +62,8 @@ def test_every_alert_has_a_unit_test_and_the_tests_pass() -> None:
 
 
 def test_every_alert_names_stream_stage_signal_and_severity() -> None:
-    """Bottleneck alerts name their stage; forecast alerts their target (SLE: the stream)."""
+    """Bottleneck alerts name their stage; forecast alerts their target (SLE: the stream);
+    data-health alerts their source, or their stream and state."""
     for path in RULES:
         for group in yaml.safe_load(path.read_text())["groups"]:
             for rule in group["rules"]:
@@ -72,6 +73,10 @@ def test_every_alert_names_stream_stage_signal_and_severity() -> None:
                 assert rule["labels"]["signal"], rule
                 assert rule.get("for"), rule
                 text = rule["annotations"]["summary"] + rule["annotations"]["description"]
+                if group["name"] == "flowgauge-data-health":
+                    named = ("$labels.source",), ("$labels.stream", "$labels.state")
+                    assert any(all(x in text for x in n) for n in named), rule["alert"]
+                    continue
                 assert "$labels.stream" in text, rule["alert"]
                 about = {"flowgauge-bottlenecks": "stage", "flowgauge-forecasts": "target"}
                 if rule["labels"]["signal"] != "sle_burn":

@@ -24,6 +24,7 @@ from prometheus_client import CollectorRegistry
 
 import flowgauge_boards.build as generated  # grafana/ is on pytest's pythonpath (pyproject)
 from flowgauge.exposition import DORA_FAMILIES, FLOW_FAMILIES, IngestMetrics, WorkerMetrics
+from flowgauge.exposition.trust import TRUST_FAMILIES
 from flowgauge.model.loader import parse_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +57,7 @@ def panels(board: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def exposed_metric_names() -> set[str]:
-    names = {f.name for f in (*FLOW_FAMILIES, *DORA_FAMILIES)}
+    names = {f.name for f in (*FLOW_FAMILIES, *DORA_FAMILIES)} | set(TRUST_FAMILIES)
     registry = CollectorRegistry()
     WorkerMetrics.create(registry)
     IngestMetrics.create(registry)
@@ -113,6 +114,7 @@ def test_the_seven_boards_exist_with_unique_uids() -> None:
         "bottlenecks.json",
         "pipeline-health.json",
         "value-stream-map.json",
+        "data-health.json",
     }
     uids = [b["uid"] for b in found.values()]
     assert len(set(uids)) == len(uids)
@@ -158,6 +160,7 @@ def test_queries_name_only_metrics_that_exist_and_variables_the_board_defines() 
 
 def test_quantile_gauges_are_never_summed() -> None:
     quantiles = {f.name for f in (*FLOW_FAMILIES, *DORA_FAMILIES) if "quantile" in f.labels}
+    quantiles.add("flowgauge_event_delay_seconds")
     for name, board in boards().items():
         for panel in panels(board):
             for target in panel.get("targets", []):

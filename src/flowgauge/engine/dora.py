@@ -28,7 +28,7 @@ from flowgauge.engine.dora_model import (
     Incident,
     ServiceModel,
     commit_times,
-    deployment_commit,
+    open_during,
     pick,
     prefix_counts,
     resolve_commits,
@@ -243,51 +243,26 @@ class DoraState:
         # A change's commit time: the earliest any deployment or commit event of the service
         # reports, then the pull-request rule (docs/dora.md, "Lead time for changes").
         committed, pushed = resolve_commits(commit_times([*events, *commits]), commits)
-        groups: dict[tuple[str, str], Deployment] = {}
-        for event in events:
-            environment = self._production_environment(event)
-            if environment is None:
-                continue
-            identity = (environment, deployment_commit(event))
-            first = event.sort_key()
-            group = groups.get(identity)
-            if group is None:
-                group = groups[identity] = Deployment(first)
-            elif first < group.first:
-                group.first = first
-            for change in event.changes:
-                group.changes.add(change.id)
-                group.changes.update(pushed.get(change.id, ()))
-            group.ids.add(event.item)
+        groups = self._group(events, pushed)
         ordered = sorted(groups.values(), key=lambda g: g.first)
         times = [group.first[0] for group in ordered]
 
-        first_deployed: dict[str, int] = {}
-        for group in ordered:
-            for change_id in group.changes:
-                first_deployed.setdefault(change_id, group.first[0])
-        leads = sorted(
-            (at, at - committed[change])
-            for change, at in first_deployed.items()
-            if change in committed and committed[change] <= at
-        )
+        leads = _first_lead_times(ordered, committed)
 
         linked = [False] * len(ordered)
-        positions: dict[str, list[int]] = {}
         for index, group in enumerate(ordered):
-            for deployment in group.ids:
-                positions.setdefault(deployment, []).append(index)
-        for deployment, indexes in positions.items():
-            for incident_id in self._naming.get(deployment, ()):
+            for incident_id in self._naming.get(group.id, ()):
                 incident = self._incidents.get(incident_id)
-                if incident is not None and incident.named == deployment:
-                    for index in indexes:
-                        linked[index] = True
+                if incident is not None and incident.named == group.id:
+                    linked[index] = True
 
         restores: list[tuple[int, int]] = []
         unlinked: list[int] = []
+        spans: list[tuple[int, int | None]] = []  # incidents open: (opened, resolved]
         for incident_id in self._incidents_of.get(service, ()):
             incident = self._incidents[incident_id]
+            if incident.opened is not None:
+                spans.append((incident.opened, incident.resolved))
             if incident.opened is not None and incident.resolved is not None:
                 restores.append((incident.resolved, incident.resolved - incident.opened))
             if incident.named is not None and incident.named in self._deployments:
@@ -300,6 +275,7 @@ class DoraState:
             unlinked.append(incident.reference)
         restores.sort()
         unlinked.sort()
+        rework = open_during(times, spans)
         return ServiceModel(
             deploy_times=times,
             linked_prefix=prefix_counts(linked),
@@ -311,25 +287,45 @@ class DoraState:
             restored_at=[at for at, _ in restores],
             restore=[duration for _, duration in restores],
             unlinked_at=unlinked,
+            rework_prefix=prefix_counts(rework),
         )
 
-    def _production_environment(self, event: FlowEvent) -> str | None:
-        """The production environment a successful deployment counts in, or None (not counted).
+    def _group(
+        self, events: Iterable[FlowEvent], pushed: dict[str, set[str]]
+    ) -> dict[str, Deployment]:
+        """The counted deployments: a deployment is its deployment id (METRICS.md), counted
+        when one of its reports is a successful production one, at the earliest such report,
+        carrying what those reports carry (and, for a push's head, that push's commits)."""
+        groups: dict[str, Deployment] = {}
+        for event in events:
+            if not self._counts(event):
+                continue
+            first = event.sort_key()
+            group = groups.get(event.item)
+            if group is None:
+                group = groups[event.item] = Deployment(first, event.item)
+            elif first < group.first:
+                group.first = first
+            for change in event.changes:
+                group.changes.add(change.id)
+                group.changes.update(pushed.get(change.id, ()))
+        return groups
 
-        Its `environment` when listed in `dora.production`; for a run of a workflow listed in
-        `dora.deploy_workflows`, the first production environment; for an environment whose tier
-        is in `dora.production_tiers`, its own name.
+    def _counts(self, event: FlowEvent) -> bool:
+        """Whether a deployment report counts: successful, to a production environment.
+
+        Production: its `environment` listed in `dora.production`; the run of a workflow listed
+        in `dora.deploy_workflows` (when `dora.production` names any environment); an
+        environment whose tier is in `dora.production_tiers`.
         """
         if event.status != "success":
-            return None
+            return False
         if event.environment in self._production:
-            return event.environment
+            return True
         tags = event.labels or ()
         if self._deploy_workflows.intersection(tags):
-            return self._workflow_environment
-        if event.environment and self._production_tiers.intersection(tags):
-            return event.environment
-        return None
+            return self._workflow_environment is not None
+        return bool(event.environment and self._production_tiers.intersection(tags))
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -338,7 +334,7 @@ class DoraState:
         return sorted(set(self._service_refs) | set(self._incidents_of))
 
     def metrics(self, now_micros: int) -> list[ServiceMetrics]:
-        """The four keys of every service seen, over `now - window < t <= now`, by service."""
+        """The five keys of every service seen, over `now - window < t <= now`, by service."""
         low = now_micros - self._window
         days = self._window / DAY_MICROS
         out: list[ServiceMetrics] = []
@@ -351,6 +347,7 @@ class DoraState:
             deployments = b - a
             linked = model.linked_prefix[b] - model.linked_prefix[a]
             without = model.no_change_time_prefix[b] - model.no_change_time_prefix[a]
+            rework = model.rework_prefix[b] - model.rework_prefix[a]
             la, lb = window_span(model.lead_at, low, now_micros)
             ra, rb = window_span(model.restored_at, low, now_micros)
             ua, ub = window_span(model.unlinked_at, low, now_micros)
@@ -363,9 +360,26 @@ class DoraState:
                     time_to_restore=quantiles_seconds(sorted(model.restore[ra:rb]), QUANTILES),
                     unlinked_incidents=ub - ua,
                     deployments_without_change_times=without,
+                    deployment_rework_ratio=rework / deployments if deployments else None,
                 )
             )
         return out
+
+
+def _first_lead_times(
+    ordered: Sequence[Deployment], committed: dict[str, int]
+) -> list[tuple[int, int]]:
+    """(first production deployment time, lead time) of each change with a commit time no later
+    than it, ascending: a later deployment of the change (a redeploy, a rollback) counts none."""
+    first_deployed: dict[str, int] = {}
+    for group in ordered:
+        for change_id in group.changes:
+            first_deployed.setdefault(change_id, group.first[0])
+    return sorted(
+        (at, at - committed[change])
+        for change, at in first_deployed.items()
+        if change in committed and committed[change] <= at
+    )
 
 
 def _bump(counter: Counter[str], key: str, sign: int) -> None:

@@ -22,7 +22,7 @@ __all__ = [
     "Incident",
     "ServiceModel",
     "commit_times",
-    "deployment_commit",
+    "open_during",
     "pick",
     "prefix_counts",
     "resolve_commits",
@@ -35,11 +35,6 @@ def pick(a: FlowEvent, b: FlowEvent) -> FlowEvent:
     if a is b or a == b:
         return a
     return min(a, b, key=lambda e: e.model_dump_json())
-
-
-def deployment_commit(event: FlowEvent) -> str:
-    """What identifies a deployment's content: its last change id, else its deployment id."""
-    return event.changes[-1].id if event.changes else event.item
 
 
 #: A `commit` event of this kind says its last change (the merge or squash commit) stands for the
@@ -108,11 +103,11 @@ class Incident:
 
 @dataclass
 class Deployment:
-    """One counted deployment: successful, production, deduplicated by (environment, commit)."""
+    """One counted deployment: one deployment id's successful production reports (METRICS.md)."""
 
-    first: tuple[int, str]  # (time, event id) of its earliest successful event
-    changes: set[str] = field(default_factory=set)
-    ids: set[str] = field(default_factory=set)  # deployment ids reported for it
+    first: tuple[int, str]  # (time, event id) of its earliest successful production report
+    id: str  # its deployment id
+    changes: set[str] = field(default_factory=set)  # what its reports carry, and pushes bring
 
 
 @dataclass(frozen=True)
@@ -127,12 +122,34 @@ class ServiceModel:
     restored_at: list[int]
     restore: list[int]
     unlinked_at: list[int]
+    rework_prefix: list[int]  # deployments [0, i) made while an incident of the service was open
 
 
 def prefix_counts(flags: Iterable[bool]) -> list[int]:
     out = [0]
     for flag in flags:
         out.append(out[-1] + int(flag))
+    return out
+
+
+def open_during(times: Sequence[int], spans: Iterable[tuple[int, int | None]]) -> list[bool]:
+    """For each time of the ascending `times`: does any span `(opened, resolved]` hold it?
+
+    A span with no `resolved` is open for ever. A difference array over the bisected bounds:
+    O((deployments + incidents) log deployments), whatever the overlap.
+    """
+    depth = [0] * (len(times) + 1)
+    for opened, resolved in spans:
+        low = bisect_right(times, opened)
+        high = len(times) if resolved is None else bisect_right(times, resolved)
+        if low < high:
+            depth[low] += 1
+            depth[high] -= 1
+    out: list[bool] = []
+    running = 0
+    for step in depth[:-1]:
+        running += step
+        out.append(running > 0)
     return out
 
 

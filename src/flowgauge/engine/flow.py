@@ -7,7 +7,7 @@ The live worker calls `apply` with the stored timeline of an item each time it c
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
 from flowgauge.engine.aggregate import StreamAggregate
@@ -25,8 +25,12 @@ class FlowState:
     def __init__(self, config: FlowConfig) -> None:
         self.config = config
         self._streams = {stream.name: StreamAggregate(stream) for stream in config.streams}
-        self._unmapped_by_item: dict[str, dict[str, int]] = {s.name: {} for s in config.streams}
+        #: per stream, per item: the names of its unmapped stage events (docs/metrics.md)
+        self._unmapped_by_item: dict[str, dict[str, tuple[str, ...]]] = {
+            s.name: {} for s in config.streams
+        }
         self._unmapped = dict.fromkeys(self._streams, 0)
+        self._unmapped_names: dict[str, Counter[str]] = {s: Counter() for s in self._streams}
         self._prints: dict[str, str] = {}
         #: item events `from_events` could route to no stream (distinct event ids)
         self.unrouted = 0
@@ -35,6 +39,11 @@ class FlowState:
     def unmapped(self) -> Mapping[str, int]:
         """Per stream: state events (of live, not deleted items) whose state maps to no stage."""
         return self._unmapped
+
+    @property
+    def unmapped_by_state(self) -> Mapping[str, Mapping[str, int]]:
+        """Per stream, per state name: the unmapped stage events counted in `unmapped`."""
+        return self._unmapped_names
 
     def apply(self, stream: str, item: str, timeline: Timeline) -> ItemFacts | None:
         """Replace `item`'s contribution with the one its whole timeline gives; its facts."""
@@ -46,7 +55,7 @@ class FlowState:
     def apply_facts(self, stream: str, item: str, facts: ItemFacts | None) -> None:
         """`apply` with the facts already derived (a rebuild from cached facts, engine/stored)."""
         self._aggregate(stream).put(item, facts)
-        self._set_unmapped(stream, item, 0 if facts is None else facts.unmapped)
+        self._set_unmapped(stream, item, () if facts is None else facts.unmapped_states)
 
     def items(self, stream: str) -> Mapping[str, ItemFacts]:
         """The facts of every item of `stream` this state holds (read-only)."""
@@ -66,7 +75,7 @@ class FlowState:
     def forget(self, stream: str, item: str) -> None:
         """Drop `item` from every metric (its partition moved to another worker)."""
         self._aggregate(stream).put(item, None)
-        self._set_unmapped(stream, item, 0)
+        self._set_unmapped(stream, item, ())
 
     def begin_load(self) -> None:
         for aggregate in self._streams.values():
@@ -90,12 +99,18 @@ class FlowState:
         except KeyError:
             raise ValueError(f"no stream named {stream!r} in the config") from None
 
-    def _set_unmapped(self, stream: str, item: str, count: int) -> None:
+    def _set_unmapped(self, stream: str, item: str, names: tuple[str, ...]) -> None:
         by_item = self._unmapped_by_item[stream]
-        old = by_item.pop(item, 0)
-        if count:
-            by_item[item] = count
-        self._unmapped[stream] += count - old
+        old = by_item.pop(item, ())
+        if names:
+            by_item[item] = names
+        self._unmapped[stream] += len(names) - len(old)
+        counts = self._unmapped_names[stream]
+        counts.subtract(old)
+        counts.update(names)
+        for name in set(old).difference(names):
+            if counts[name] <= 0:
+                del counts[name]
 
     @classmethod
     def from_events(cls, config: FlowConfig, events: Iterable[FlowEvent]) -> FlowState:

@@ -48,6 +48,14 @@ class ItemFacts:
     #: ends at the next one's entry. The bottleneck signals count arrivals, departures and past
     #: WIP from it. Left out of equality: it is the walk the other fields already summarize.
     visits: tuple[tuple[int, int], ...] = field(default=(), compare=False)
+    #: The state name of each unmapped stage event, in timeline order (`""`: a state event
+    #: naming none), so that a user sees which tool status to map (docs/metrics.md).
+    unmapped_states: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # a cached copy (engine/stored.py) comes back from JSON as a list
+        if not isinstance(self.unmapped_states, tuple):
+            object.__setattr__(self, "unmapped_states", tuple(self.unmapped_states))
 
     @property
     def cycle_start(self) -> int | None:
@@ -104,7 +112,8 @@ def derive(
     implicit = True
     # marks: (time, stage, blocked) from which instant on the item is in that condition
     marks: list[tuple[int, int, bool]] = [(created_at, 0, False)]
-    stage, blocked, unmapped = 0, False, 0
+    stage, blocked = 0, False
+    unmapped: list[str] = []
     item_type: str | None = None
     labels: set[str] = set()
 
@@ -118,7 +127,7 @@ def derive(
         if kind == "state" or (kind == "created" and event.state is not None):
             target = states.get(event.state) if event.state is not None else None
             if target is None:
-                unmapped += 1
+                unmapped.append(event.state or "")
                 continue
             if implicit and at == created_at:
                 visits[0] = (at, target)
@@ -170,9 +179,10 @@ def derive(
         stage_entered_at=visits[-1][0],
         rework=rework,
         defect=defect,
-        unmapped=unmapped,
+        unmapped=len(unmapped),
         item_type=item_type,
         visits=tuple(visits),
+        unmapped_states=tuple(unmapped),
     )
     if completed_at is None:
         return base
@@ -222,4 +232,5 @@ def _account(
         unmapped=base.unmapped,
         item_type=base.item_type,
         visits=base.visits,
+        unmapped_states=base.unmapped_states,
     )

@@ -131,6 +131,8 @@ class Processor:
             services=tuple(self.dora.metrics(now)),
             unmapped_states=dict(self.flow.unmapped),
             signals=tuple(self.flow.signals(now)),
+            stream_types={s.name: s.type for s in self.config.streams},
+            unmapped_by_state={s: dict(n) for s, n in self.flow.unmapped_by_state.items()},
         )
 
     @classmethod

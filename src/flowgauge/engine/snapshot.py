@@ -68,7 +68,7 @@ class StreamMetrics:
 
 @dataclass(frozen=True)
 class ServiceMetrics:
-    """DORA's four keys for one service at one `now`."""
+    """DORA's five keys for one service at one `now` (docs/dora.md)."""
 
     service: str
     deployment_frequency_per_day: float = 0.0
@@ -77,6 +77,7 @@ class ServiceMetrics:
     time_to_restore: Quantiles = field(default_factory=dict)
     unlinked_incidents: int = 0
     deployments_without_change_times: int = 0
+    deployment_rework_ratio: float | None = None
 
 
 SIGNALS: tuple[str, ...] = ("wip_limit", "aging", "accumulating", "out_of_limits")
@@ -113,4 +114,6 @@ class Snapshot:
     streams: tuple[StreamMetrics, ...] = ()
     services: tuple[ServiceMetrics, ...] = ()
     unmapped_states: dict[str, int] = field(default_factory=dict)  # stream -> count
+    stream_types: dict[str, str] = field(default_factory=dict)  # stream -> configured type
+    unmapped_by_state: dict[str, dict[str, int]] = field(default_factory=dict)  # stream->state->n
     signals: tuple[StreamSignals, ...] = ()

@@ -86,6 +86,25 @@ UNMAPPED = _f(
     "State events of the stream's items whose state maps to no stage (they move nothing).",
     "stream",
 )
+STREAM_INFO = _f(
+    "stream_info",
+    "1 for every configured value stream, labelled with its type "
+    "(operational, development, supporting; docs/value-streams.md).",
+    "stream",
+    "type",
+)
+UNMAPPED_BY_STATE = _f(
+    "unmapped_state_events_by_state",
+    "Unmapped state events of the stream's items by the tool's state name (map it to a stage); "
+    'the 20 most frequent names per stream, the rest under state="(other)".',
+    "stream",
+    "state",
+)
+#: The state names `flowgauge_unmapped_state_events_by_state` shows per stream (cardinality
+#: bound: a tool with a thousand statuses adds at most this many series, plus `(other)`).
+UNMAPPED_STATE_NAMES = 20
+NO_STATE = "(none)"  # a state event that names no state
+OTHER_STATES = "(other)"
 DEPLOY_FREQ = _f(
     "dora_deployment_frequency_per_day",
     "Successful production deployments in the DORA window per day.",
@@ -107,6 +126,12 @@ TTR = _f(
     "Incident opened to resolved, resolved in window.",
     "service",
     "quantile",
+)
+REWORK_DEPLOYS = _f(
+    "dora_deployment_rework_ratio",
+    "Share of production deployments in window made while an incident of the service was open "
+    "(unplanned, because of an incident; docs/dora.md).",
+    "service",
 )
 UNLINKED = _f("dora_unlinked_incidents", "Incidents linked to no deployment.", "service")
 NO_CHANGE_TIMES = _f(
@@ -224,8 +249,10 @@ FLOW_FAMILIES = (
     *SIGNAL_FAMILIES,
     UNMAPPED,
     *FORECAST_FAMILIES,
+    STREAM_INFO,
+    UNMAPPED_BY_STATE,
 )
-DORA_FAMILIES = (DEPLOY_FREQ, LEAD_CHANGES, CFR, TTR, UNLINKED, NO_CHANGE_TIMES)
+DORA_FAMILIES = (DEPLOY_FREQ, LEAD_CHANGES, CFR, TTR, REWORK_DEPLOYS, UNLINKED, NO_CHANGE_TIMES)
 
 
 def _family(family: Family) -> GaugeMetricFamily:
@@ -279,8 +306,20 @@ def _service_samples(m: ServiceMetrics, out: dict[str, GaugeMetricFamily]) -> No
     if m.change_failure_ratio is not None:
         out[CFR.name].add_metric([s], m.change_failure_ratio)
     _quantiles(out[TTR.name], [s], m.time_to_restore)
+    if m.deployment_rework_ratio is not None:
+        out[REWORK_DEPLOYS.name].add_metric([s], m.deployment_rework_ratio)
     out[UNLINKED.name].add_metric([s], m.unlinked_incidents)
     out[NO_CHANGE_TIMES.name].add_metric([s], m.deployments_without_change_times)
+
+
+def _top_states(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """The most frequent unmapped state names (ties by name), the rest summed as `(other)`."""
+    ranked = sorted(
+        ((n, state) for state, n in counts.items() if n > 0), key=lambda x: (-x[0], x[1])
+    )
+    shown = [(state or NO_STATE, n) for n, state in ranked[:UNMAPPED_STATE_NAMES]]
+    rest = sum(n for n, _ in ranked[UNMAPPED_STATE_NAMES:])
+    return [*shown, (OTHER_STATES, rest)] if rest else shown
 
 
 def _quantiles(family: GaugeMetricFamily, labels: list[str], qs: Quantiles) -> None:
@@ -296,6 +335,10 @@ def snapshot_metrics(snapshot: Snapshot) -> Iterator[Metric]:
         out[UNMAPPED.name].add_metric(
             [stream.stream], snapshot.unmapped_states.get(stream.stream, 0)
         )
+        stream_type = snapshot.stream_types.get(stream.stream, "development")
+        out[STREAM_INFO.name].add_metric([stream.stream, stream_type], 1)
+        for state, n in _top_states(snapshot.unmapped_by_state.get(stream.stream, {})):
+            out[UNMAPPED_BY_STATE.name].add_metric([stream.stream, state], n)
     for signals in snapshot.signals:
         _signal_samples(signals, out)
     for service in snapshot.services:

@@ -20,9 +20,12 @@ from aiokafka import AIOKafkaProducer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from flowgauge.exposition import IngestMetrics
+from flowgauge.exposition.trust import TrustCollector
 from flowgauge.ingest.forwarder import DEADLETTER, RAW, Forwarder, Producer, Unavailable
+from flowgauge.ingest.freshness import Freshness
 from flowgauge.ingest.intake import Intake, take
 from flowgauge.ingest.spool import Spool
+from flowgauge.model.micros import to_micros
 from flowgauge.settings import Settings
 from flowgauge.sources import REGISTRY, SignatureError, Source
 from flowgauge.stream.admin import ensure_topics
@@ -100,6 +103,8 @@ class Ingester:
         self.registry = registry
         self.counters = IngestMetrics.create(registry)
         self.clock = clock
+        self.freshness = Freshness(REGISTRY)
+        registry.register(TrustCollector(self.freshness, lambda: to_micros(self.clock())))
         self.spool_clock = spool_clock
         self.topics = Topics.of(settings)
         self._start_producer = start_producer or self._kafka_producer
@@ -125,7 +130,8 @@ class Ingester:
         refusal = self._verify(source, raw, headers)
         if refusal is not None:
             return error(401, "unauthorized", refusal), "unauthorized"
-        intake = take(source, raw, headers, self.clock().isoformat())
+        arrived = self.clock()
+        intake = take(source, raw, headers, arrived.isoformat())
         if intake.error is not None:
             await self._dead_letter(intake)
             return error(400, "invalid", intake.error), "invalid"
@@ -133,6 +139,7 @@ class Ingester:
             await self._persist(RAW, *intake.raw_record())
         except Unavailable as exc:
             return error(503, exc.code, exc.message), "unavailable"
+        self.freshness.observe(source.name, intake.events, to_micros(arrived))
         outcome = "accepted" if intake.events else "ignored"
         answer = {
             "status": outcome,

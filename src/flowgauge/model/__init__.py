@@ -1,11 +1,13 @@
 """The domain model: canonical events and the value-stream config."""
 
 from flowgauge.model.config import (
+    STREAM_TYPES,
     DoraConfig,
     FlowConfig,
     Match,
     Stage,
     StreamConfig,
+    StreamType,
     parse_duration,
 )
 from flowgauge.model.events import (
@@ -24,6 +26,7 @@ __all__ = [
     "GENERIC_TYPES",
     "ITEM_TYPES",
     "MICROS",
+    "STREAM_TYPES",
     "Change",
     "DoraConfig",
     "EventType",
@@ -32,6 +35,7 @@ __all__ = [
     "Match",
     "Stage",
     "StreamConfig",
+    "StreamType",
     "duration_micros",
     "parse_duration",
     "to_micros",

@@ -41,6 +41,11 @@ def parse_duration(value: object) -> timedelta:
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 StageKind = Literal["wait", "active", "done"]
+#: What a value stream delivers (CONTRACT.md; docs/value-streams.md): to customers directly
+#: (`operational`: onboarding, claims, orders), the products that serve them (`development`), or
+#: what the other streams rely on (`supporting`: platform, hiring). A label, no rule changes.
+StreamType = Literal["operational", "development", "supporting"]
+STREAM_TYPES: tuple[StreamType, ...] = ("operational", "development", "supporting")
 
 
 def _as_list(value: object) -> object:
@@ -172,6 +177,7 @@ class StreamConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str = Field(min_length=1)
+    type: StreamType = "development"
     match: Match = Match()
     window: Duration = timedelta(days=30)
     commitment: str | None = None

@@ -87,6 +87,16 @@ class FlowEvent(BaseModel):
     status: Literal["success", "failure"] | None = None
     changes: tuple[Change, ...] = ()
     deployment: str | None = None
+    #: Who and which team hold the item from this event on, and the epic / initiative it belongs
+    #: to (CONTRACT.md, "Generic events"). None: the event says nothing of it; "": it says
+    #: "none" (a generic event's `null`: unassigned, no team, no parent). Carried, not yet read
+    #: by any metric (METRICS.md, "Handoffs, blocked reasons, distribution").
+    assignee: str | None = Field(default=None, max_length=512)
+    team: str | None = Field(default=None, max_length=512)
+    parent: str | None = Field(default=None, max_length=512)
+    #: Why a `blocked` / `unblocked` event blocks or unblocks (`dependency`, `flag`, `label`,
+    #: `approval`, `external`, or the tool's word); None: not given (read as `unspecified`).
+    reason: str | None = Field(default=None, min_length=1, max_length=128)
 
     @field_validator("at")
     @classmethod

@@ -18,6 +18,10 @@ from flowgauge.sources.base import Headers, PayloadError
 NAME = "generic"
 SIGNATURE_HEADER = "x-flowgauge-signature"
 _SOURCE_FIELDS = frozenset({"source", "label", "labels", "kind", "project", "links"})
+#: Fields whose `null` says "none from this event on" (CONTRACT.md): carried as "" so that it
+#: stays apart from "not given" (None) through storage, which drops defaults.
+_NULL_MEANS_NONE = ("assignee", "team", "parent")
+_REASON_TYPES = frozenset({"blocked", "unblocked"})
 
 
 def verify(secret: bytes, raw_body: bytes, headers: Headers, now: datetime | None = None) -> None:
@@ -41,7 +45,12 @@ def _event(index: int, raw: Any) -> FlowEvent:
         raise PayloadError(f"{where}: type must be one of {', '.join(sorted(GENERIC_TYPES))}")
     if raw.get("type") == "state" and not raw.get("state"):
         raise PayloadError(f"{where}: a state event needs a state")
+    if raw.get("reason") is not None and raw.get("type") not in _REASON_TYPES:
+        raise PayloadError(f"{where}: reason: only blocked and unblocked events carry a reason")
     fields = {k: v for k, v in raw.items() if k not in _SOURCE_FIELDS}
+    for name in _NULL_MEANS_NONE:
+        if name in fields and fields[name] is None:
+            fields[name] = ""
     item = fields.get("item")
     if isinstance(item, str) and item and not item.startswith("generic:"):
         fields["item"] = f"generic:{item}"

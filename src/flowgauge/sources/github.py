@@ -180,6 +180,12 @@ _DEPLOY_STATUS = {"success": "success", "failure": "failure", "error": "failure"
 
 
 def _deployment_status(batch: Batch, payload: dict[str, Any]) -> None:
+    """A finished deployment status: a `deployment` of the deployment's sha.
+
+    Its id is the workflow run's that created it when the payload names one (`workflow_run`, as
+    GitHub Actions' deployments do), so that the run's own `workflow_run` event is the same
+    deployment (METRICS.md: one deployment, one id); else the deployment's own id.
+    """
     status = need_obj(payload.get("deployment_status"), "deployment_status")
     outcome = _DEPLOY_STATUS.get(opt_text(status.get("state")) or "")
     if outcome is None:  # pending, queued, in_progress, inactive
@@ -187,11 +193,16 @@ def _deployment_status(batch: Batch, payload: dict[str, Any]) -> None:
     deployment = need_obj(payload.get("deployment"), "deployment")
     repo = need_text(dig(payload, "repository", "full_name"), "repository.full_name")
     number = need_text(deployment.get("id"), "deployment.id")
+    run = payload.get("workflow_run")
+    run_id = opt_text(run.get("id")) if isinstance(run, dict) else None
+    item = (
+        f"github:{repo}/actions/runs/{run_id}" if run_id else f"github:{repo}/deployments/{number}"
+    )
     sha = opt_text(deployment.get("sha"))
     environment = opt_text(status.get("environment")) or opt_text(deployment.get("environment"))
     batch.add(
         "deployment",
-        item=f"github:{repo}/deployments/{number}",
+        item=item,
         at=when(
             (status.get("created_at"), "deployment_status.created_at"),
             (status.get("updated_at"), "deployment_status.updated_at"),

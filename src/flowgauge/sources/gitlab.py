@@ -4,7 +4,8 @@ Authenticated by `X-Gitlab-Token` (the secret echoed in plain text, compared in 
 when GitLab sends it, the Standard Webhooks `webhook-signature` made with a signing token. Event ids
 are `gitlab:<Idempotency-Key | webhook-id | X-Gitlab-Event-UUID>:<n>`, or `gitlab:c-<digest of
 the body>:<n>` when none is present. Issues are `gitlab:group/project#iid`, merge requests
-`gitlab:group/project!iid`, deployments `gitlab:group/project/deployments/<id>`.
+`gitlab:group/project!iid`, deployments `gitlab:group/project/jobs/<job id>` (the job that ran
+them; `.../deployments/<id>` when the payload names no job).
 """
 
 from __future__ import annotations
@@ -225,16 +226,20 @@ _SHA = re.compile(r"/commit/([0-9a-f]{40})$")
 
 
 def _deployment(batch: Batch, payload: dict[str, Any]) -> None:
+    """A Deployment Hook: its id is the job that ran it (`deployable_id`), as the Pipeline Hook's
+    job gives it, so both reports are one deployment (METRICS.md); else its `deployment_id`."""
     outcome = _DEPLOY_STATUS.get(opt_text(payload.get("status")) or "")
     if outcome is None:  # running, canceled
         return
     path = need_text(dig(payload, "project", "path_with_namespace"), "project.path_with_namespace")
     number = need_text(payload.get("deployment_id"), "deployment_id")
+    job = opt_text(payload.get("deployable_id"))
+    item = f"gitlab:{path}/jobs/{job}" if job else f"gitlab:{path}/deployments/{number}"
     full = _SHA.search(opt_text(payload.get("commit_url")) or "")
     sha = full[1] if full else opt_text(payload.get("short_sha"))
     batch.add(
         "deployment",
-        item=f"gitlab:{path}/deployments/{number}",
+        item=item,
         at=when((payload.get("status_changed_at"), "status_changed_at")),
         project=path,
         kind="deployment",
@@ -259,8 +264,8 @@ def _pipeline(batch: Batch, payload: dict[str, Any]) -> None:
 
     One `deployment` per finished job, item `gitlab:<path>/jobs/<job id>`, environment = the job's
     environment name, tagged with its tier; changes = the pipeline's `sha`, with the commit time
-    the payload's `commit.timestamp` gives. A Deployment Hook for the same job and commit is the
-    same deployment (the engine counts a service, environment and commit once).
+    the payload's `commit.timestamp` gives. A Deployment Hook for the same job names it by its
+    `deployable_id`: the same id, so the same deployment.
     """
     builds = payload.get("builds")
     if not isinstance(builds, list):

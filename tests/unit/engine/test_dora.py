@@ -115,26 +115,73 @@ CASES = [
         {"api": {"deployment_frequency_per_day": 0.2, "change_failure_ratio": 0.0}},
     ),
     Case(
-        "several pipelines report one deployment: counted once, at its earliest success",
+        "one deployment id reported several times: counted once, at its earliest success",
         [
-            dep("gh", "gh-1", 100, changes=(("c0", None), ("c1", 90))),
-            dep("argo", "argo-7", 95, changes=(("c1", 90),)),
-            dep("argo-fail", "argo-6", 80, status="failure", changes=(("c1", 90),)),
-            dep("spin", "spin-2", 101, changes=(("c1", 90),)),
-            dep("eu", "eu-1", 120, env="prod-eu", changes=(("c1", 90),)),  # another environment
+            dep("run", "d1", 100, changes=(("c0", None), ("c1", 90))),
+            dep("status", "d1", 95, changes=(("c1", 90),)),
+            dep("fail", "d1", 80, status="failure", changes=(("c1", 90),)),
+            dep("retry", "d1", 101, changes=(("c2", 91),)),
         ],
         300,
         {
             "api": {
-                "deployment_frequency_per_day": 0.2,
-                # c1 first reached production at 95 h (argo), committed at 90 h.
-                "lead_time_for_changes": same(5 * HOUR),
+                "deployment_frequency_per_day": 0.1,
+                # c1 and c2 both reached production with d1 at 95 h: 5 h and 4 h
+                "lead_time_for_changes": {
+                    "0.5": 4.5 * HOUR,
+                    "0.85": 4.85 * HOUR,
+                    "0.95": 4.95 * HOUR,
+                },
                 "deployments_without_change_times": 0,
             }
         },
     ),
     Case(
-        "no changes: the deployment id is the commit, so two ids are two deployments",
+        "two ids are two deployments, even with the same changes (several pipelines)",
+        [
+            dep("gh", "gh-1", 100, changes=(("c1", 90),)),
+            dep("argo", "argo-7", 95, changes=(("c1", 90),)),
+            dep("eu", "eu-1", 120, env="prod-eu", changes=(("c1", 90),)),
+        ],
+        300,
+        # c1's lead time counts once, at its first production deployment (95 h)
+        {"api": {"deployment_frequency_per_day": 0.3, "lead_time_for_changes": same(5 * HOUR)}},
+    ),
+    Case(
+        "a rollback under a new id is a deployment; the change keeps its first lead time",
+        [
+            dep("a", "d1", 100, changes=(("c1", 98),)),
+            dep("b", "d2", 110, changes=(("c2", 108),)),
+            dep("c", "d3", 112, changes=(("c1", 98),)),  # back to c1
+            opened("i", "inc-1", 113, deployment="d3"),
+        ],
+        300,
+        {
+            "api": {
+                "deployment_frequency_per_day": 0.3,
+                "change_failure_ratio": pytest.approx(1 / 3),
+                "lead_time_for_changes": same(2 * HOUR),
+            }
+        },
+    ),
+    Case(
+        "a redeploy of the same commit under a new id counts, and is blamed by time",
+        [
+            dep("a", "d1", 100, changes=(("c1", 99),)),
+            dep("b", "d2", 150, changes=(("c1", 99),)),
+            opened("i", "inc-1", 151),
+        ],
+        300,
+        {
+            "api": {
+                "deployment_frequency_per_day": 0.2,
+                "change_failure_ratio": 0.5,
+                "lead_time_for_changes": same(1 * HOUR),
+            }
+        },
+    ),
+    Case(
+        "no changes: two ids are two deployments",
         [dep("a", "d1", 100), dep("b", "d2", 100), dep("c", "d1", 100)],
         300,
         {"api": {"deployment_frequency_per_day": 0.2, "deployments_without_change_times": 2}},
@@ -213,7 +260,7 @@ CASES = [
         services=["api"],
     ),
     Case(
-        "explicit link to a deployment id reported by a second pipeline links the deployment",
+        "explicit link names one id: another id of the same commit is another deployment",
         [
             dep("a", "gh-1", 100, changes=(("c1", 99),)),
             dep("b", "argo-1", 101, changes=(("c1", 99),)),
@@ -221,7 +268,7 @@ CASES = [
             opened("i", "inc-1", 200, deployment="argo-1"),
         ],
         300,
-        {"api": {"change_failure_ratio": 0.5, "unlinked_incidents": 0}},
+        {"api": {"change_failure_ratio": pytest.approx(1 / 3), "unlinked_incidents": 0}},
     ),
     Case(
         "window link: the latest production deployment within the link window before opening",
@@ -295,6 +342,68 @@ CASES = [
         300,
         {"api": {"change_failure_ratio": 0.0, "unlinked_incidents": 0}},
         services=["api"],
+    ),
+    Case(
+        "rework: deployments made while an incident of the service is open, (opened, resolved]",
+        [
+            dep("a", "d1", 100),  # the cause, at the opening instant: not rework
+            opened("i", "inc-1", 100),
+            dep("b", "d2", 101),  # during the incident: rework
+            dep("c", "d3", 102, env="staging"),  # not a counted deployment
+            resolved("j", "inc-1", 103),
+            dep("d", "d4", 103),  # the fix, at the resolution instant: rework
+            dep("e", "d5", 104),  # after: planned
+            dep("f", "w1", 101, service="web"),  # another service's incident: planned
+        ],
+        300,
+        {
+            "api": {"deployment_rework_ratio": 0.5, "deployment_frequency_per_day": 0.4},
+            "web": {"deployment_rework_ratio": 0.0},
+        },
+    ),
+    Case(
+        "rework: an unresolved incident is open until now; overlapping incidents count once",
+        [
+            opened("i", "inc-1", 110),
+            opened("j", "inc-2", 112),
+            resolved("k", "inc-2", 113),
+            dep("a", "d1", 111),
+            dep("b", "d2", 112.5),  # inside both: counted once
+            dep("c", "d3", 250),
+            dep("d", "d4", 109),
+            resolved("l", "inc-3", 150),  # never seen opened: no open window
+            dep("e", "d5", 149),  # inc-1 still open
+        ],
+        300,
+        # d1, d2, d3, d5 during inc-1 (opened 110, never resolved); d4 before it
+        {"api": {"deployment_rework_ratio": pytest.approx(4 / 5)}},
+    ),
+    Case(
+        "rework: a reopened incident is open from its first opening to its final resolution",
+        [
+            opened("i", "inc-1", 100),
+            resolved("j", "inc-1", 101),
+            opened("k", "inc-1", 104),
+            resolved("l", "inc-1", 106),
+            dep("a", "d1", 102),
+            dep("b", "d2", 107),
+        ],
+        300,
+        {"api": {"deployment_rework_ratio": 0.5}},
+    ),
+    Case(
+        "rework: an incident attributed through its named deployment; none without deployments",
+        [
+            dep("a", "d1", 100, service="web"),
+            opened("i", "inc-1", 101, service=None, deployment="d1"),
+            dep("b", "d2", 102, service="web"),
+            opened("j", "inc-2", 101, service="db"),
+        ],
+        300,
+        {
+            "web": {"deployment_rework_ratio": 0.5, "change_failure_ratio": 0.5},
+            "db": {"deployment_rework_ratio": None},
+        },
     ),
     Case(
         "time to restore: incidents resolved in window",
@@ -477,6 +586,7 @@ def test_incident_service_follows_its_named_deployment_across_keys() -> None:
         change_failure_ratio=1.0,
         time_to_restore=same(3 * HOUR),
         deployments_without_change_times=1,
+        deployment_rework_ratio=0.0,
     )
 
 

@@ -285,15 +285,21 @@ def test_a_failed_run_of_a_deploy_workflow_does_not_count() -> None:
     assert api.deployment_frequency_per_day == 0.0
 
 
-def test_a_deployment_status_and_a_workflow_run_of_one_sha_to_production_count_once() -> None:
+def test_a_deployment_status_and_the_workflow_run_that_made_it_count_once() -> None:
+    """The status of a deployment a run created carries the run's id (sources/github.py)."""
     events = [
-        dep("status", "github:api/deployments/9", 101, ("c1", None)),
+        dep("status", "github:api/actions/runs/r", 101, ("c1", None)),
         run("r", 100, "c1"),
         commit("p", 90, ("c1", 90)),
     ]
     (api,) = metrics(events).values()
     assert api.deployment_frequency_per_day == 0.1
     assert lead(api) == same(10 * HOUR)  # at the earliest report: the run, 100 h
+    # a deployment of the same sha under its own id (no run made it) is another deployment
+    events[0] = dep("status", "github:api/deployments/9", 101, ("c1", None))
+    (api,) = metrics(events).values()
+    assert api.deployment_frequency_per_day == 0.2
+    assert lead(api) == same(10 * HOUR)  # c1 still counts once, at its first deployment
 
 
 def test_a_workflow_run_deploys_to_the_first_production_environment() -> None:
@@ -307,6 +313,6 @@ def test_an_environment_of_a_production_tier_counts_under_its_own_name() -> None
     also = dep("t2", "t2", 101, ("c1", None), env="prod-us", labels=("tier:production",))
     staging = dep("s", "s1", 100, ("c2", None), env="stage-1", labels=("tier:staging",))
     (api,) = metrics([tiered, also, staging]).values()
-    assert api.deployment_frequency_per_day == 0.1
+    assert api.deployment_frequency_per_day == 0.2  # two ids, the same commit: two deployments
     (api,) = metrics([tiered], DoraConfig(window="10d", production_tiers=())).values()
     assert api.deployment_frequency_per_day == 0.0

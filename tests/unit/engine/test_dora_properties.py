@@ -202,14 +202,13 @@ def oracle(config: DoraConfig, events: Iterable[FlowEvent], now: int) -> list[Se
         for service in {e.service for e in events if e.service}
     }
 
-    # counted deployments: successful, production, one per (service, environment, commit)
-    grouped: dict[tuple[str, str, str], list[FlowEvent]] = {}
+    # counted deployments: a deployment is its id; its successful production reports count
+    grouped: dict[tuple[str, str], list[FlowEvent]] = {}
     for e in deploys:
         if e.service and e.status == "success" and e.environment in config.production:
-            commit = e.changes[-1].id if e.changes else e.item
-            grouped.setdefault((e.service, e.environment, commit), []).append(e)
+            grouped.setdefault((e.service, e.item), []).append(e)
     counted: list[dict[str, Any]] = []
-    for (owner, _, _), es in grouped.items():
+    for (owner, item), es in grouped.items():
         first = min(es, key=lambda e: (t(e), e.id))
         counted.append(
             {
@@ -219,7 +218,7 @@ def oracle(config: DoraConfig, events: Iterable[FlowEvent], now: int) -> list[Se
                 "changes": {
                     x for e in es for c in e.changes for x in {c.id, *times[owner][1][c.id]}
                 },
-                "ids": {e.item for e in es},
+                "id": item,
                 "linked": False,
             }
         )
@@ -243,7 +242,7 @@ def oracle(config: DoraConfig, events: Iterable[FlowEvent], now: int) -> list[Se
         if named is not None and any(e.item == named for e in deploys):
             linked = True
             for d in counted:
-                if named in d["ids"]:
+                if named == d["id"]:
                     d["linked"] = True
         elif service is not None and opened is not None:
             near = [
@@ -273,9 +272,18 @@ def oracle(config: DoraConfig, events: Iterable[FlowEvent], now: int) -> list[Se
     names = {e.service for e in events if e.service and e.type != "commit"} | {
         i["service"] for i in incidents if i["service"]
     }
+
+    def rework_during(incident: dict[str, Any], time: int) -> bool:
+        """docs/dora.md, "Deployment rework rate": made while the incident was open."""
+        resolved = incident["resolved"]
+        return bool(incident["opened"] < time and (resolved is None or time <= resolved))
+
     out = []
     for service in sorted(names):
         mine = [d for d in counted if d["service"] == service and in_window(d["time"])]
+        mine_incidents = [
+            i for i in incidents if i["service"] == service and i["opened"] is not None
+        ]
         leads = []
         for change in {c for d in counted if d["service"] == service for c in d["changes"]}:
             first = min(
@@ -308,6 +316,12 @@ def oracle(config: DoraConfig, events: Iterable[FlowEvent], now: int) -> list[Se
                     1
                     for d in mine
                     if not any(commit_time(service, c) is not None for c in d["changes"])
+                ),
+                deployment_rework_ratio=(
+                    sum(any(rework_during(i, d["time"]) for i in mine_incidents) for d in mine)
+                    / len(mine)
+                    if mine
+                    else None
                 ),
             )
         )

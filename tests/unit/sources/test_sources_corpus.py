@@ -210,7 +210,7 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
             ev(
                 "gitlab",
                 "deployment",
-                "gitlab:root/test-deployment-webhooks/deployments/15",
+                "gitlab:root/test-deployment-webhooks/jobs/796",
                 "2021-04-28T21:50:00+02:00",
                 project="root/test-deployment-webhooks",
                 kind="deployment",

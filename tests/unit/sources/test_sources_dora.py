@@ -282,15 +282,17 @@ def test_gitlab_squash_merge_lead_time_from_the_branch_push() -> None:
 # --- from payloads to DORA's keys -----------------------------------------------------------------
 
 
-def test_github_push_deployment_status_and_workflow_run_of_one_sha_count_once() -> None:
-    """The issue's dedup rule: a deployment_status and a deploy workflow's run of the same sha to
-    production are one deployment; its lead time comes from the push, whatever the order."""
+def test_github_push_deployment_status_and_workflow_run_of_one_run_count_once() -> None:
+    """A deployment is its id (METRICS.md): the deployment_status of a deployment a workflow run
+    created names that run, so it and the run's own event are one deployment; its lead time
+    comes from the push, whatever the order."""
     repo, sha = GH, PUSH_SHA
     run = payload("github", "workflow_run.completed.json")
     run["repository"]["full_name"] = repo
     run["workflow_run"].update(head_sha=sha, updated_at="2026-02-03T09:41:30Z", head_commit=None)
     status = payload("github", "deployment_status.created.json")
     status["deployment"]["sha"] = sha
+    status["workflow_run"] = {"id": run["workflow_run"]["id"], "head_sha": sha}
     events = [
         *github("deployment_status", status, "d-status"),
         *github("workflow_run", run, "d-run"),
@@ -306,6 +308,11 @@ def test_github_push_deployment_status_and_workflow_run_of_one_sha_count_once() 
     # not named as a deploy workflow: the run counts nowhere, the status still once
     (m,) = dora(events, DoraConfig(window="30d"), "2026-02-10T00:00:00+00:00").values()
     assert m.deployment_frequency_per_day == 1 / 30
+    # a deployment no run created (made through the API) is another deployment: two ids
+    del status["workflow_run"]
+    events[0:1] = github("deployment_status", status, "d-status")
+    (m,) = dora(events, config, "2026-02-10T00:00:00+00:00").values()
+    assert m.deployment_frequency_per_day == 2 / 30
 
 
 def test_squash_merge_lead_time_from_the_pull_requests_branch_push() -> None:
@@ -333,7 +340,8 @@ def test_squash_merge_lead_time_from_the_pull_requests_branch_push() -> None:
     assert dict(m.lead_time_for_changes)["0.5"] == 6 * 3600.0
 
 
-def test_gitlab_pipeline_and_deployment_hook_of_one_commit_count_once() -> None:
+def test_gitlab_pipeline_and_deployment_hook_of_one_job_count_once() -> None:
+    """The Deployment Hook names the job that ran it (`deployable_id`): the pipeline's job."""
     pipeline = production_pipeline()
     hook = payload("gitlab", "deployment.success.json")
     hook.update(
@@ -345,7 +353,13 @@ def test_gitlab_pipeline_and_deployment_hook_of_one_commit_count_once() -> None:
     )
     job = production_job(pipeline)
     job["environment"]["name"] = "prod-eu"  # not in dora.production: its tier makes it count
+    hook["deployable_id"] = job["id"]
     events = [*gitlab(pipeline, "g-pipe"), *gitlab(hook, "g-hook")]
     (m,) = dora(events, DoraConfig(window="30d"), "2026-02-20T00:00:00+00:00").values()
     assert m.deployment_frequency_per_day == 1 / 30
     assert m.deployments_without_change_times == 0
+    # another job deploying the same commit again (a redeploy) is another deployment
+    hook["deployable_id"] = job["id"] + 1
+    events = [*gitlab(pipeline, "g-pipe"), *gitlab(hook, "g-hook")]
+    (m,) = dora(events, DoraConfig(window="30d"), "2026-02-20T00:00:00+00:00").values()
+    assert m.deployment_frequency_per_day == 2 / 30

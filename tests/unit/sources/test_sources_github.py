@@ -130,6 +130,18 @@ def test_failed_deployments(state: str, status: str) -> None:
     assert (event.type, event.status, event.environment) == ("deployment", status, "production")
 
 
+def test_a_deployment_made_by_a_workflow_run_has_the_runs_id() -> None:
+    """One deployment, one id (METRICS.md): the status names the run that created it (GitHub
+    Actions' deployments carry `workflow_run`), as the run's own `workflow_run` event does."""
+    body = payload("github", "deployment_status.created.json")
+    (event,) = run("deployment_status", body)
+    assert event.item == f"github:{GH}/deployments/5501"
+    body["workflow_run"] = {"id": 8123001, "head_sha": body["deployment"]["sha"]}
+    (event,) = run("deployment_status", body)
+    (workflow,) = run("workflow_run", payload("github", "workflow_run.completed.json"))
+    assert event.item == workflow.item == f"github:{GH}/actions/runs/8123001"
+
+
 def test_event_inferred_from_the_body_when_the_header_is_missing() -> None:
     events = kept(github.normalize({}, payload("github", "issues.opened.json")))
     assert [e.type for e in events] == ["created"]

@@ -221,7 +221,7 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
         "deployment.success.json": [
             deployment(
                 "gitlab",
-                f"gitlab:{GL}/deployments/88",
+                f"gitlab:{GL}/jobs/7301",
                 "2026-02-10T14:00:00+01:00",
                 GL,
                 kind="deployment",
