@@ -233,16 +233,42 @@ class DoraState:
         return self._models[service]
 
     def _build(self, service: str) -> ServiceModel:
-        events = [
+        events = self._service_events(service)
+        commits = list(self._commits_of.get(service, {}).values())
+        # A change's commit time: the earliest any deployment or commit event of the service
+        # reports, then the pull-request rule (docs/dora.md, "Lead time for changes").
+        committed, pushed = resolve_commits(commit_times([*events, *commits]), commits)
+        ordered = self._deployments_in_order(events, pushed)
+        times = [group.first[0] for group in ordered]
+        leads = _leads(ordered, committed)
+        linked = self._linked_by_name(ordered)
+        restores, unlinked = self._incidents_read(service, times, linked)
+        return ServiceModel(
+            deploy_times=times,
+            linked_prefix=prefix_counts(linked),
+            no_change_time_prefix=prefix_counts(
+                not any(change in committed for change in group.changes) for group in ordered
+            ),
+            lead_at=[at for at, _ in leads],
+            lead=[lead for _, lead in leads],
+            restored_at=[at for at, _ in restores],
+            restore=[duration for _, duration in restores],
+            unlinked_at=unlinked,
+        )
+
+    def _service_events(self, service: str) -> list[FlowEvent]:
+        """Every stored event of the service's deployments that names this service."""
+        return [
             event
             for deployment in self._deployments_of.get(service, ())
             for event in self._deployments[deployment].values()
             if event.service == service
         ]
-        commits = list(self._commits_of.get(service, {}).values())
-        # A change's commit time: the earliest any deployment or commit event of the service
-        # reports, then the pull-request rule (docs/dora.md, "Lead time for changes").
-        committed, pushed = resolve_commits(commit_times([*events, *commits]), commits)
+
+    def _deployments_in_order(
+        self, events: list[FlowEvent], pushed: dict[str, set[str]]
+    ) -> list[Deployment]:
+        """The production deployments, one per (environment, commit), by first event."""
         groups: dict[tuple[str, str], Deployment] = {}
         for event in events:
             environment = self._production_environment(event)
@@ -259,19 +285,10 @@ class DoraState:
                 group.changes.add(change.id)
                 group.changes.update(pushed.get(change.id, ()))
             group.ids.add(event.item)
-        ordered = sorted(groups.values(), key=lambda g: g.first)
-        times = [group.first[0] for group in ordered]
+        return sorted(groups.values(), key=lambda g: g.first)
 
-        first_deployed: dict[str, int] = {}
-        for group in ordered:
-            for change_id in group.changes:
-                first_deployed.setdefault(change_id, group.first[0])
-        leads = sorted(
-            (at, at - committed[change])
-            for change, at in first_deployed.items()
-            if change in committed and committed[change] <= at
-        )
-
+    def _linked_by_name(self, ordered: list[Deployment]) -> list[bool]:
+        """Per deployment: an incident names one of its deployment items."""
         linked = [False] * len(ordered)
         positions: dict[str, list[int]] = {}
         for index, group in enumerate(ordered):
@@ -283,7 +300,13 @@ class DoraState:
                 if incident is not None and incident.named == deployment:
                     for index in indexes:
                         linked[index] = True
+        return linked
 
+    def _incidents_read(
+        self, service: str, times: list[int], linked: list[bool]
+    ) -> tuple[list[tuple[int, int]], list[int]]:
+        """(resolved at, time to restore) of the service's incidents, and the references of the
+        unlinked ones; marks in `linked` the deployment each unnamed incident follows."""
         restores: list[tuple[int, int]] = []
         unlinked: list[int] = []
         for incident_id in self._incidents_of.get(service, ()):
@@ -300,18 +323,7 @@ class DoraState:
             unlinked.append(incident.reference)
         restores.sort()
         unlinked.sort()
-        return ServiceModel(
-            deploy_times=times,
-            linked_prefix=prefix_counts(linked),
-            no_change_time_prefix=prefix_counts(
-                not any(change in committed for change in group.changes) for group in ordered
-            ),
-            lead_at=[at for at, _ in leads],
-            lead=[lead for _, lead in leads],
-            restored_at=[at for at, _ in restores],
-            restore=[duration for _, duration in restores],
-            unlinked_at=unlinked,
-        )
+        return restores, unlinked
 
     def _production_environment(self, event: FlowEvent) -> str | None:
         """The production environment a successful deployment counts in, or None (not counted).
@@ -372,3 +384,16 @@ def _bump(counter: Counter[str], key: str, sign: int) -> None:
     counter[key] += sign
     if counter[key] <= 0:
         del counter[key]
+
+
+def _leads(ordered: list[Deployment], committed: dict[str, int]) -> list[tuple[int, int]]:
+    """(deployed at, lead time) of each change, at its first deployment, by time."""
+    first_deployed: dict[str, int] = {}
+    for group in ordered:
+        for change_id in group.changes:
+            first_deployed.setdefault(change_id, group.first[0])
+    return sorted(
+        (at, at - committed[change])
+        for change, at in first_deployed.items()
+        if change in committed and committed[change] <= at
+    )
