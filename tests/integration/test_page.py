@@ -73,12 +73,18 @@ def charts_drawn(driver: Any) -> int:
 
 
 def wait_drawn(driver: Any, timeout: float = 30) -> None:
-    """Wait for the four charts; on timeout say what the page shows and what the console says."""
+    """Wait for the four charts and the two forecast charts; on timeout say what the page shows
+    and what the console says."""
     try:
-        wait_until(lambda: charts_drawn(driver) >= 4, timeout, what="the four charts drawn")
+        wait_until(lambda: charts_drawn(driver) >= 6, timeout, what="the six charts drawn")
     except AssertionError as exc:
         status = driver.execute_script("return document.getElementById('status').textContent")
         raise AssertionError(f"{exc}; status {status!r}; log {driver.get_log('browser')}") from None
+
+
+def forecasts_shown(shown: dict[str, tuple[str, str]]) -> int:
+    """How many forecast numbers the page shows with a value (flowgauge_forecast_*)."""
+    return sum(1 for key, (value, _) in shown.items() if "forecast_" in key and value != "")
 
 
 def only_local(urls: list[str], allowed: Callable[[str], bool]) -> list[str]:
@@ -116,6 +122,7 @@ def test_live_page_shows_metrics_and_follows_new_events(stack: Stack, tmp_path: 
         expected = expected_values(stack.metrics())
         shown = shown_samples(driver)
         assert len(shown) > 40, shown
+        assert forecasts_shown(shown) >= 9 + 3, shown  # how many: 3 x 3; when (wip): 3
         assert mismatches(shown, expected) == []
         driver.execute_script("window.flowgaugeLoaded = 'first load';")
         full_screenshot(driver, tmp_path / "page.png")
@@ -175,7 +182,9 @@ def test_html_report_renders_from_file_with_no_network(tmp_path: Path) -> None:
             uri = path.as_uri()
             driver.get(uri)
             wait_drawn(driver)
-            assert mismatches(shown_samples(driver), expected_values(prom)) == []
+            shown = shown_samples(driver)
+            assert forecasts_shown(shown) >= 9 + 3, shown
+            assert mismatches(shown, expected_values(prom)) == []
             assert only_local(requested_urls(driver), uri.__eq__) == []
             assert console_errors(driver) == []
             quiet = driver.execute_script(

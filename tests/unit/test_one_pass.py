@@ -204,3 +204,49 @@ def test_an_adapter_bug_is_a_400_and_a_dead_letter_not_a_500(
     dead = DeadLetter.from_bytes(value)
     assert dead.reason == "normalize failed: KeyError: 'oops'"
     assert Delivery.from_bytes(dead.delivery.encode()).body == BODY.decode()
+
+
+@pytest.mark.parametrize("bug", [KeyError("oops"), ValueError("bad hex"), UnicodeError("no")])
+def test_a_verify_bug_is_a_400_and_a_dead_letter_not_a_500(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bug: Exception
+) -> None:
+    """Only the adapter's SignatureError means "not signed by the platform" (401); anything else
+    its verify raises is an adapter bug: that delivery is dead-lettered with the reason."""
+
+    def broken(secret: bytes, raw: bytes, headers: Headers, now: Any = None) -> None:
+        raise bug
+
+    monkeypatch.setitem(
+        REGISTRY, "generic", dataclasses.replace(REGISTRY["generic"], verify=broken)
+    )
+    statuses, producer = ingest(tmp_path, [BODY])
+    assert statuses == [400]
+    [(topic, _, value)] = producer.sent
+    assert topic == "flowgauge-deadletter"
+    dead = DeadLetter.from_bytes(value)
+    assert dead.reason == f"verify failed: {type(bug).__name__}: {bug}"
+    assert Delivery.from_bytes(dead.delivery.encode()).body == BODY.decode()
+
+
+def test_a_wrong_signature_is_still_a_401_with_nothing_stored(tmp_path: Path) -> None:
+    producer = Recorded()
+
+    async def start() -> Producer:
+        return producer
+
+    async def ensure() -> None:
+        return None
+
+    settings = Settings(data_dir=tmp_path, kafka="127.0.0.1:9", generic_secret=SECRET)
+    ingester = Ingester(settings, CollectorRegistry(), start_producer=start, ensure=ensure)
+
+    async def go() -> int:
+        server = TestServer(ingester.app())
+        await server.start_server(**SERVER_OPTIONS)
+        async with TestClient(server) as client:
+            headers = {"X-Flowgauge-Signature": sha256_signature("not-the-secret", BODY)}
+            async with client.post("/webhooks/generic", data=BODY, headers=headers) as r:
+                return r.status
+
+    assert asyncio.run(go()) == 401
+    assert producer.sent == []

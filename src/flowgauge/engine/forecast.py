@@ -15,7 +15,7 @@ Pure math: no Faust, no I/O, no clock.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -44,13 +44,17 @@ __all__ = [
     "MAX_DUE_DAYS",
     "Completion",
     "DailyThroughput",
+    "completion_curve",
     "confidence_label",
     "how_many",
     "how_many_exact",
     "probability_at_least",
+    "tail_curves",
     "when",
     "when_exact",
 ]
+
+Floats = NDArray[np.float64]
 
 _UNIT = 2.0**-53  # float64 unit roundoff
 _TINY = 2.0**-1074  # the smallest subnormal: the most an underflow can lose per operation
@@ -76,7 +80,7 @@ def _float_error(days: int, terms: int, slots: int) -> tuple[float, float]:
     return 2 * relative + 1e-12, 2 * absolute
 
 
-def _probabilities(daily: DailyThroughput) -> NDArray[np.float64]:
+def _probabilities(daily: DailyThroughput) -> Floats:
     """p_v = w_v / total for v = 0 … largest (0 where no day completed v items)."""
     probabilities = np.zeros(daily.largest + 1)
     for v, weight in daily.weights:
@@ -95,14 +99,9 @@ def how_many(
     the candidate when the error bound shows P(S_N >= k) >= c and P(S_N >= k + 1) < c; else
     the integers (`how_many_exact`) give it for that N and c.
     """
-    probabilities, terms = _probabilities(daily), len(daily.weights)
-    distribution: NDArray[np.float64] = np.array([1.0])
+    terms = len(daily.weights)
     result: dict[tuple[int, Fraction], int] = {}
-    for n in range(1, max(horizons) + 1):
-        distribution = np.convolve(distribution, probabilities)
-        if n not in horizons:
-            continue
-        tail = np.cumsum(distribution[::-1])[::-1]  # tail[k] = P(S_n >= k)
+    for n, tail in _tails(daily, horizons):
         bounds = _float_error(n, terms, len(tail))
         for c in confidences:
             level = float(c)
@@ -113,6 +112,49 @@ def how_many(
             else:
                 result[(n, c)] = how_many_exact(daily, (n,), (c,))[(n, c)]
     return result
+
+
+def _tails(daily: DailyThroughput, horizons: Sequence[int]) -> Iterator[tuple[int, Floats]]:
+    """(N, tail) per horizon, ascending, with tail[k] = P(S_N >= k) in floats (k = 0 … N·max)."""
+    probabilities = _probabilities(daily)
+    distribution: Floats = np.array([1.0])
+    for n in range(1, max(horizons) + 1):
+        distribution = np.convolve(distribution, probabilities)
+        if n in horizons:
+            yield n, np.cumsum(distribution[::-1])[::-1]
+
+
+def tail_curves(
+    daily: DailyThroughput, horizons: Sequence[int] = HORIZONS
+) -> dict[int, list[float]]:
+    """N -> [P(S_N >= k) for k = 0 … N·largest]: the how-many distribution, for charts.
+
+    The floats `how_many` starts from (within `_float_error` of the exact values); a chart's
+    confidence lines take their k from `how_many`, which the integers decide at near-ties.
+    """
+    return {n: tail.tolist() for n, tail in _tails(daily, horizons)}
+
+
+def completion_curve(daily: DailyThroughput, remaining: int, days: int) -> list[float]:
+    """[P(S_d >= R) for d = 1 … days]: the `when` distribution of R items, for charts.
+
+    The same float walk as `when` (each day's P(S_d < R) within `_float_error` of the exact
+    one); the days a chart marks come from `when`, which the integers decide at near-ties.
+    """
+    if remaining <= 0:
+        return [1.0] * days
+    probabilities = _probabilities(daily)
+    below: Floats = np.array([1.0])
+    curve: list[float] = []
+    for _ in range(days):
+        below = _next_below(below, probabilities, remaining)
+        curve.append(1.0 - float(below.sum()))
+    return curve
+
+
+def _next_below(below: Floats, probabilities: Floats, remaining: int) -> Floats:
+    """One more day of P(S_d = s) for s < R (the sums at or above R are done: dropped)."""
+    return np.convolve(below, probabilities)[:remaining]
 
 
 def _above(value: float, level: float, relative: float, absolute: float) -> bool:
@@ -158,7 +200,7 @@ def when(
     if past_due or (due_days is not None and due_days > MAX_DUE_DAYS):
         due_days = None  # beyond MAX_DUE_DAYS: not exposed (docs/forecasts.md)
     probabilities, terms = _probabilities(daily), len(daily.weights)
-    below: NDArray[np.float64] = np.array([1.0])
+    below: Floats = np.array([1.0])
     exact = _ExactBelow(daily, remaining)
     days: dict[Fraction, int] = {}
     pending = sorted(confidences)
@@ -166,7 +208,7 @@ def when(
     d = 0
     while pending or (due_days is not None and due is None):
         d += 1
-        below = np.convolve(below, probabilities)[:remaining]
+        below = _next_below(below, probabilities, remaining)
         mass = float(below.sum())  # P(S_d < R), approximately
         relative, absolute = _float_error(d, terms, len(below))
         while pending and _meets(mass, pending[0], relative, absolute, exact, d):

@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import NamedTuple
 
 from flowgauge.engine.timeline import Timeline
 from flowgauge.model.config import StreamConfig
+from flowgauge.model.events import FlowEvent
 from flowgauge.model.micros import to_micros
 
 #: (stage index, active µs, wait µs, blocked µs) of one visited stage on [created_at, completed_at)
@@ -103,14 +105,30 @@ def derive(
         return None
     if plan is None:
         plan = StreamPlan.of(stream)
-    states, kinds, blocked_labels = plan.states, plan.kinds, plan.blocked_labels
+    return _facts(_walk(events, plan), plan)
 
+
+class _Walked(NamedTuple):
+    """Where one item's events took it: its stage visits and the marks of its conditions."""
+
+    created_at: int
+    visits: list[tuple[int, int]]  # (entry time, stage), consecutive stages distinct
+    marks: list[tuple[int, int, bool]]  # (time, stage, blocked) from which instant on
+    stage: int  # after the last event
+    blocked: bool
+    unmapped: list[str]  # the state name of each unmapped state event, in order
+    item_type: str | None
+    labels: set[str]
+
+
+def _walk(events: Sequence[FlowEvent], plan: StreamPlan) -> _Walked:
+    """One pass over the events in time order (locals only: a rebuild walks a million items)."""
+    states, blocked_labels = plan.states, plan.blocked_labels
     created_at = to_micros(events[0].at)  # the earliest event is never later than `created`
-    # visits: (entry time, stage), consecutive stages distinct. The implicit placement in the
-    # first stage is replaced by a stage event at created_at (no instant was spent before it).
+    # The implicit placement in the first stage is replaced by a stage event at created_at (no
+    # instant was spent before it).
     visits: list[tuple[int, int]] = [(created_at, 0)]
     implicit = True
-    # marks: (time, stage, blocked) from which instant on the item is in that condition
     marks: list[tuple[int, int, bool]] = [(created_at, 0, False)]
     stage, blocked = 0, False
     unmapped: list[str] = []
@@ -153,15 +171,20 @@ def derive(
         if now_blocked != blocked:
             blocked = now_blocked
             marks.append((at, stage, blocked))
+    return _Walked(created_at, visits, marks, stage, blocked, unmapped, item_type, labels)
 
-    commitment = plan.commitment
-    started_at = next((t for t, s in visits if s >= commitment), None)
+
+def _facts(walked: _Walked, plan: StreamPlan) -> ItemFacts:
+    """The definitions read off the walk: started, completed, rework, defect; then the time
+    accounting of a completed item."""
+    visits, kinds, item_type = walked.visits, plan.kinds, walked.item_type
+    started_at = next((t for t, s in visits if s >= plan.commitment), None)
     rework = any(later[1] < earlier[1] for earlier, later in pairwise(visits))
     defect_types = plan.defect_types
     defect = (
         item_type in defect_types
         if item_type is not None
-        else any(label in defect_types for label in labels)
+        else any(label in defect_types for label in walked.labels)
     )
 
     completed_at: int | None = None
@@ -171,22 +194,22 @@ def derive(
         completed_at = t
 
     base = ItemFacts(
-        created_at=created_at,
+        created_at=walked.created_at,
         started_at=started_at,
         completed_at=completed_at,
-        stage=stage,
-        blocked=blocked,
+        stage=walked.stage,
+        blocked=walked.blocked,
         stage_entered_at=visits[-1][0],
         rework=rework,
         defect=defect,
-        unmapped=len(unmapped),
+        unmapped=len(walked.unmapped),
         item_type=item_type,
         visits=tuple(visits),
-        unmapped_states=tuple(unmapped),
+        unmapped_states=tuple(walked.unmapped),
     )
     if completed_at is None:
         return base
-    return _account(base, completed_at, visits, marks, kinds)
+    return _account(base, completed_at, visits, walked.marks, kinds)
 
 
 def _account(

@@ -29,7 +29,7 @@ from sortedcontainers import SortedList
 from flowgauge.engine.bulk import change, pending, settle
 from flowgauge.engine.item import ItemFacts
 from flowgauge.engine.snapshot import SIGNALS, StageSignals
-from flowgauge.model.config import StreamConfig
+from flowgauge.model.config import SignalsConfig, StreamConfig
 from flowgauge.model.micros import DAY_MICROS, MICROS, duration_micros
 
 XMR_FACTOR = 2.66  # natural process limits: mean +- 2.66 x mean moving range (Wheeler)
@@ -202,28 +202,38 @@ def _stage(
     limits["wip"] = wip
     high = low = False
     if committed and history.entries:
-        today = now // DAY_MICROS
-        first = max(today - config.baseline_days, history.entries[0] // DAY_MICROS)
-        days = range(first, today)
-        daily_wip = [float(history.wip_before((day + 1) * DAY_MICROS)) for day in days]
-        wip_npl = xmr_limits(daily_wip) if len(daily_wip) >= config.min_baseline_days else None
-        if wip_npl is not None:
-            mean, lower, upper = wip_npl
-            limits.update(
-                wip_mean=mean, wip_lower=max(lower, 0.0), wip_upper=upper, baseline_days=len(days)
-            )
-            high = wip > upper
-            low = lower > 0 and wip < lower
-        daily_wait = [w for w in map(history.mean_exit_time, days) if w is not None]
-        wait_npl = xmr_limits(daily_wait) if len(daily_wait) >= config.min_baseline_days else None
-        if wip:
-            wait = (now * wip - history.current_sum) / wip / MICROS  # exact numerator
-            limits["wait_seconds"] = wait
-            if wait_npl is not None:
-                limits.update(
-                    wait_mean_seconds=wait_npl[0] / MICROS,
-                    wait_upper_seconds=wait_npl[2] / MICROS,
-                )
-                high = high or wait > wait_npl[2] / MICROS
+        high, low = _out_of_limits(history, now, wip, config, limits)
     firing["out_of_limits"] = high or low
     return firing, values, high
+
+
+def _out_of_limits(
+    history: StageHistory, now: int, wip: int, config: SignalsConfig, limits: dict[str, float]
+) -> tuple[bool, bool]:
+    """(above, below) the stage's natural process limits of daily WIP and wait (XmR over the
+    baseline days); the limits and the numbers behind them go into `limits`."""
+    high = low = False
+    today = now // DAY_MICROS
+    first = max(today - config.baseline_days, history.entries[0] // DAY_MICROS)
+    days = range(first, today)
+    daily_wip = [float(history.wip_before((day + 1) * DAY_MICROS)) for day in days]
+    wip_npl = xmr_limits(daily_wip) if len(daily_wip) >= config.min_baseline_days else None
+    if wip_npl is not None:
+        mean, lower, upper = wip_npl
+        limits.update(
+            wip_mean=mean, wip_lower=max(lower, 0.0), wip_upper=upper, baseline_days=len(days)
+        )
+        high = wip > upper
+        low = lower > 0 and wip < lower
+    daily_wait = [w for w in map(history.mean_exit_time, days) if w is not None]
+    wait_npl = xmr_limits(daily_wait) if len(daily_wait) >= config.min_baseline_days else None
+    if wip:
+        wait = (now * wip - history.current_sum) / wip / MICROS  # exact numerator
+        limits["wait_seconds"] = wait
+        if wait_npl is not None:
+            limits.update(
+                wait_mean_seconds=wait_npl[0] / MICROS,
+                wait_upper_seconds=wait_npl[2] / MICROS,
+            )
+            high = high or wait > wait_npl[2] / MICROS
+    return high, low

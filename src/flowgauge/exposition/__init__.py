@@ -1,9 +1,9 @@
 """Every metric flowgauge exposes, each declared once, and how a scrape reads it.
 
-`gauges`: the flow and DORA gauge families and the collector that reads them from the engine at
-scrape time. `counters`: the worker's and the ingester's own counters and gauges, exposed at 0
-for every label value known in advance. The registry is always injected: nothing here touches
-prometheus_client's global default registry.
+`families`: the flow and DORA gauge families, declared once. `gauges`: the collector that reads
+them from the engine at scrape time. `counters`: the worker's and the ingester's own counters and
+gauges, exposed at 0 for every label value known in advance. The registry is always injected:
+nothing here touches prometheus_client's global default registry.
 """
 
 from __future__ import annotations
@@ -17,15 +17,8 @@ from flowgauge.exposition.counters import (
     IngestMetrics,
     WorkerMetrics,
 )
-from flowgauge.exposition.gauges import (
-    DORA_FAMILIES,
-    FLOW_FAMILIES,
-    SIGNAL_FAMILIES,
-    Family,
-    SnapshotCollector,
-    render,
-    snapshot_metrics,
-)
+from flowgauge.exposition.families import DORA_FAMILIES, FLOW_FAMILIES, SIGNAL_FAMILIES, Family
+from flowgauge.exposition.gauges import SnapshotCollector, render, snapshot_metrics
 
 __all__ = [
     "DEAD_LETTER_SOURCES",

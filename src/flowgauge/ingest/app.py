@@ -23,7 +23,7 @@ from flowgauge.exposition import IngestMetrics
 from flowgauge.exposition.trust import TrustCollector
 from flowgauge.ingest.forwarder import DEADLETTER, RAW, Forwarder, Producer, Unavailable
 from flowgauge.ingest.freshness import Freshness
-from flowgauge.ingest.intake import Intake, take
+from flowgauge.ingest.intake import Intake, failure, refused, take
 from flowgauge.ingest.spool import Spool
 from flowgauge.model.micros import to_micros
 from flowgauge.settings import Settings
@@ -127,11 +127,16 @@ class Ingester:
         if raw is None:
             return too_large(self.settings.max_body_bytes), "too_large"
         headers = {k.lower(): v for k, v in request.headers.items()}
-        refusal = self._verify(source, raw, headers)
-        if refusal is not None:
-            return error(401, "unauthorized", refusal), "unauthorized"
         arrived = self.clock()
-        intake = take(source, raw, headers, arrived.isoformat())
+        received_at = arrived.isoformat()
+        try:
+            refusal = self._verify(source, raw, headers)
+        except Exception as exc:  # an adapter bug, not a bad signature: dead-letter, 400
+            intake = refused(source, raw, headers, received_at, failure("verify", exc))
+        else:
+            if refusal is not None:
+                return error(401, "unauthorized", refusal), "unauthorized"
+            intake = take(source, raw, headers, received_at)
         if intake.error is not None:
             await self._dead_letter(intake)
             return error(400, "invalid", intake.error), "invalid"
@@ -160,10 +165,8 @@ class Ingester:
             )
         try:
             source.verify(secret, raw, headers, self.clock())
-        except SignatureError as exc:
+        except SignatureError as exc:  # the one refusal; anything else raised is a bug (400)
             return str(exc)
-        except (UnicodeError, ValueError, TypeError):  # undecodable header bytes and the like
-            return "malformed signature headers"
         return None
 
     async def _dead_letter(self, intake: Intake) -> None:

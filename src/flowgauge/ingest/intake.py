@@ -3,9 +3,10 @@
 The ingester runs this for every signed delivery and puts the record on the raw topic, keyed by
 its first event's partition key (`flowgauge.keys`); the worker then only routes the events. What
 an adapter refuses, whatever it raises, becomes a dead letter with the reason, never an
-exception: an adapter bug costs one delivery a 400 and a dead-letter record, not a 500 with
-nothing stored. `flowgauge replay --to topic` and the worker (for records of format 1) run the
-same code, so a delivery's events are the same wherever it is normalized.
+exception: an adapter bug (in `normalize`, or anything but a SignatureError from `verify`) costs
+one delivery a 400 and a dead-letter record, not a 500 with nothing stored. `flowgauge replay
+--to topic` and the worker (for records of format 1) run the same code, so a delivery's events
+are the same wherever it is normalized.
 """
 
 from __future__ import annotations
@@ -63,6 +64,23 @@ def take(source: Source, raw: bytes, headers: Mapping[str, str], received_at: st
     return Intake(delivery.with_events(events))
 
 
+def refused(
+    source: Source, raw: bytes, headers: Mapping[str, str], received_at: str, reason: str
+) -> Intake:
+    """A delivery refused before its adapter ran (its `verify` failed with a bug), as received."""
+    kept = keep_headers(headers)
+    try:
+        delivery_id = _delivery_id(source, kept, orjson.loads(raw), raw)
+    except orjson.JSONDecodeError:
+        delivery_id = _content_id(raw)
+    return Intake(_delivery(source.name, kept, raw, received_at, delivery_id), reason)
+
+
+def failure(step: str, exc: Exception) -> str:
+    """The dead-letter reason of an adapter bug: the step and what it raised."""
+    return f"{step} failed: {type(exc).__name__}: {exc}"
+
+
 def take_recorded(delivery: Delivery) -> Intake:
     """A delivery recorded as received (format 1, a replayed file) through its adapter."""
     source = REGISTRY.get(delivery.source)
@@ -87,7 +105,7 @@ def run_adapter(
     except PayloadError as exc:
         return [], str(exc)
     except Exception as exc:  # an adapter bug: this delivery is dead-lettered, nothing else
-        return [], f"normalize failed: {type(exc).__name__}: {exc}"
+        return [], failure("normalize", exc)
 
 
 def _delivery(

@@ -31,6 +31,7 @@ from flowgauge.engine.snapshot import (
 from flowgauge.model.config import FlowConfig, StreamConfig
 from flowgauge.model.micros import duration_micros
 from flowgauge.view import charts
+from flowgauge.view.forecasts import forecast_charts
 from flowgauge.view.words import bottleneck_sentence, signal_sentences
 
 Json = dict[str, Any]
@@ -109,6 +110,7 @@ def _stream(
             "aging": charts.aging(config, items, done, now),
             "throughput": charts.throughput_run(done, now, window),
         },
+        "forecast": forecast_charts(config, m.forecast, items, now),
     }
 
 

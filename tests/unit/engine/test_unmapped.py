@@ -19,7 +19,7 @@ from flowgauge.engine.processor import Processor
 from flowgauge.engine.stored import facts_from_json, facts_to_json
 from flowgauge.engine.timeline import Timeline
 from flowgauge.exposition import render
-from flowgauge.exposition.gauges import UNMAPPED_STATE_NAMES
+from flowgauge.exposition.families import UNMAPPED_STATE_NAMES
 from flowgauge.model import FlowEvent
 
 UNKNOWN = ["Blocked by Legal", "Won't Do", "triage", None]  # None: a state event naming none

@@ -256,10 +256,114 @@
         yaxis: { title: { text: "items" }, rangemode: "tozero" } }) };
   }
 
+  /* Forecasts (view/forecasts.py): the how-many and when distributions, the exposed numbers marked. */
+  var LEVEL_COLORS = { "0.5": "#2f7d4f", "0.85": "#d35400", "0.95": "#c0392b" };
+  var nowSeconds = 0;
+  function dayOf(d) { return new Date((nowSeconds + d * 86400) * 1000).toISOString().slice(0, 10); }
+  function levelLines(f) {
+    return f.confidences.map(function (c) {
+      return hline(Number(c) * 100, Math.round(Number(c) * 100) + " %", LEVEL_COLORS[c]);
+    });
+  }
+
+  /* The forecast's warning (too few completions) written across the chart itself. */
+  function caution(f) {
+    return f.warning ? [{ xref: "paper", yref: "paper", x: 0.5, y: 0.35, showarrow: false,
+      text: f.warning.replace(": ", ":<br>").replace(" (", "<br>("), font: { size: 12, color: "#b03a2e" },
+      bgcolor: "rgba(255,247,224,0.9)", bordercolor: "#ecd48a" }] : [];
+  }
+
+  function howManyFigure(f) {
+    var data = [], lines = levelLines(f), dash = ["dot", "dash", "solid"], top = 1;
+    f.how_many.forEach(function (h, i) {
+      h.probability.forEach(function (p, k) { if (p >= 0.005) { top = Math.max(top, k + 1); } });
+      data.push({ x: h.probability.map(function (_, k) { return k; }), type: "scatter", mode: "lines",
+        y: h.probability.map(function (p) { return p * 100; }), name: "next " + h.days + " days",
+        line: { shape: "hv", width: 1.5, dash: dash[i % 3], color: "#34495e" },
+        hovertemplate: "next " + h.days + " days: at least %{x} items, %{y:.1f} %<extra></extra>" });
+      var cs = f.confidences.filter(function (c) { return h.items[c] !== undefined; });
+      data.push({ x: cs.map(function (c) { return h.items[c]; }), showlegend: false, type: "scatter",
+        y: cs.map(function (c) { return h.probability[h.items[c]] * 100; }), mode: "markers",
+        marker: { size: 7, color: cs.map(function (c) { return LEVEL_COLORS[c]; }) },
+        hovertemplate: h.days + " days: at least %{x} items<extra></extra>" });
+    });
+    return { data: data, layout: layout("How many items in the next 7 / 14 / 30 days (chance of at least that many)",
+      { shapes: lines.map(function (l) { return l.shape; }), annotations: lines.map(function (l) { return l.note; }).concat(caution(f)),
+        legend: { x: 0.99, xanchor: "right", y: 0.6, bgcolor: "rgba(255,255,255,0.8)" },
+        xaxis: { title: { text: "items" }, range: [0, top] }, yaxis: { title: { text: "chance, %" }, range: [0, 102] } }) };
+  }
+
+  function whenFigure(f) {
+    var data = [], lines = levelLines(f), shapes = lines.map(function (l) { return l.shape; });
+    var notes = lines.map(function (l) { return l.note; });
+    f.when.forEach(function (t) {
+      if (!t.probability.length) { return; }
+      data.push({ x: t.day, y: t.probability.map(function (p) { return p * 100; }), type: "scatter",
+        mode: "lines", line: { shape: "hv", width: 1.5 }, name: t.target + " (" + t.remaining + " items)",
+        text: t.day.map(dayOf), hovertemplate: t.target + ": done by %{text} (day %{x}) with %{y:.1f} %<extra></extra>" });
+      var cs = f.confidences.filter(function (c) { return t.completion_seconds[c] !== undefined; });
+      var ds = cs.map(function (c) { return Math.round(t.completion_seconds[c] / 86400); });
+      data.push({ x: ds, y: ds.map(function (d) { return t.probability[d - 1] * 100; }), showlegend: false,
+        type: "scatter", mode: "markers", marker: { size: 7, color: cs.map(function (c) { return LEVEL_COLORS[c]; }) },
+        text: ds.map(dayOf), hovertemplate: t.target + ": by %{text} (day %{x})<extra></extra>" });
+      if (t.due_days !== null && t.due_days > 0 && t.due_days <= t.day.length) {
+        shapes.push({ type: "line", x0: t.due_days, x1: t.due_days, yref: "paper", y0: 0, y1: 1,
+          line: { color: "#7f8c8d", width: 1, dash: "dot" } });
+        notes.push({ x: t.due_days, yref: "paper", y: 1, yanchor: "bottom", showarrow: false, font: { size: 10 },
+          text: t.target + " due " + dayOf(t.due_days) + ": " + pct(t.due) });
+      }
+    });
+    notes = notes.concat(caution(f));
+    if (!data.length && f.completions) {
+      notes.push({ xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false, text: "Nothing remains to forecast." });
+    }
+    return { data: data, layout: layout("When will the remaining items be done (chance, by days from now)",
+      { shapes: shapes, annotations: notes, legend: { x: 0.01, y: 0.98, bgcolor: "rgba(255,255,255,0.8)" }, xaxis: { title: { text: "days from now" }, rangemode: "tozero" },
+        yaxis: { title: { text: "chance, %" }, range: [0, 102] } }) };
+  }
+
+  /* The forecast numbers as /metrics exposes them (data-sample), beside the two charts. */
+  function forecastTable(s) {
+    var f = s.forecast, table = el("table", "forecast"), head = el("tr");
+    ["forecast", "remaining"].concat(f.confidences.map(function (c) { return Math.round(Number(c) * 100) + " %"; }))
+      .concat(["due date", "chance by due"]).forEach(function (h) { head.appendChild(el("th", null, h)); });
+    table.appendChild(head);
+    function row(label, cells) {
+      var tr = el("tr");
+      tr.appendChild(el("td", null, label));
+      cells.forEach(function (node) { var td = el("td"); if (node) { td.appendChild(node); } tr.appendChild(td); });
+      table.appendChild(tr);
+    }
+    f.how_many.forEach(function (h) {
+      row("items in the next " + h.days + " days (at least)", [null].concat(f.confidences.map(function (c) {
+        return num(key("forecast_items", { stream: s.name, days: String(h.days), confidence: c }), h.items[c], count);
+      })).concat([null, null]));
+    });
+    f.when.forEach(function (t) {
+      var at = { stream: s.name, target: t.target };
+      row("done within: " + (t.target === "wip" ? "started WIP" : t.target), [num(key("forecast_remaining_items", at), t.remaining, count)]
+        .concat(f.confidences.map(function (c) {
+          return num(key("forecast_completion_seconds", Object.assign({ confidence: c }, at)), t.completion_seconds[c], duration);
+        })).concat([t.due_seconds === null ? null : el("span", null, new Date(t.due_seconds * 1000 - 1).toISOString().slice(0, 10)),
+          t.due === null ? null : num(key("forecast_due_ratio", at), t.due, pct)]));
+    });
+    return table;
+  }
+
+  function forecastBody(s) {
+    var box = el("div", "forecast-text");
+    box.appendChild(el("h3", null, "Forecasts from the last " + s.forecast.history_days + " days (" +
+      s.forecast.completions + " items completed)"));
+    if (s.forecast.warning) { box.appendChild(el("p", "forecast-warning", s.forecast.warning)); }
+    box.appendChild(forecastTable(s));
+    return box;
+  }
+
   var CHARTS = [
     ["cumulative_flow", cfdFigure], ["cycle_time_scatter", scatterFigure],
     ["aging", agingFigure], ["throughput", throughputFigure],
   ];
+  var FORECAST_CHARTS = [["forecast_how_many", howManyFigure], ["forecast_when", whenFigure]];
 
   function section(s) {
     var id = "stream-" + s.name;
@@ -278,6 +382,17 @@
       charts.appendChild(div);
     });
     node.appendChild(charts);
+    var forecast = el("div", "forecast");
+    forecast.appendChild(el("div", "forecast-text"));
+    var fcharts = el("div", "charts");
+    FORECAST_CHARTS.forEach(function (c) {
+      var div = el("div", "chart");
+      div.id = id + "-" + c[0];
+      div.setAttribute("data-chart", c[0]);
+      fcharts.appendChild(div);
+    });
+    forecast.appendChild(fcharts);
+    node.appendChild(forecast);
     document.getElementById("streams").appendChild(node);
     return node;
   }
@@ -293,12 +408,14 @@
     body.appendChild(map(s));
     body.appendChild(sentence(s));
     node.replaceChild(body, node.querySelector(".body"));
-    var charts = node.querySelector(".charts");
-    charts.style.display = s.has_data ? "" : "none";
-    if (!s.has_data || typeof Plotly === "undefined") { return; }
-    CHARTS.forEach(function (c) {
+    var charts = node.querySelector(".charts"), forecast = node.querySelector(".forecast");
+    charts.style.display = forecast.style.display = s.has_data ? "" : "none";
+    if (!s.has_data) { return; }
+    forecast.replaceChild(forecastBody(s), forecast.querySelector(".forecast-text"));
+    if (typeof Plotly === "undefined") { return; }
+    CHARTS.concat(FORECAST_CHARTS).forEach(function (c) {
       var div = document.getElementById(node.id + "-" + c[0]);
-      var fig = c[1](s.charts[c[0]]);
+      var fig = c[1](c[0].indexOf("forecast_") === 0 ? s.forecast : s.charts[c[0]]);
       Plotly.react(div, fig.data, fig.layout, { displayModeBar: false, responsive: true });
       plotted[div.id] = true;
     });
@@ -335,6 +452,7 @@
   }
 
   function render(model) {
+    nowSeconds = model.now_seconds;
     model.streams.forEach(renderStream);
     renderDora(model.services);
     var status = document.getElementById("status");
