@@ -22,8 +22,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from flowgauge.engine.dora_model import (
-    TIER_TAG,
-    WORKFLOW_TAG,
     Deployment,
     Incident,
     ServiceModel,
@@ -38,7 +36,7 @@ from flowgauge.engine.quantile import quantiles_seconds
 from flowgauge.engine.snapshot import QUANTILES, ServiceMetrics
 from flowgauge.keys import dora_key
 from flowgauge.model.config import DoraConfig
-from flowgauge.model.events import DORA_TYPES, FlowEvent
+from flowgauge.model.events import DORA_TYPES, TIER_TAG, WORKFLOW_TAG, FlowEvent
 from flowgauge.model.micros import DAY_MICROS, duration_micros, to_micros
 
 

@@ -16,8 +16,6 @@ from flowgauge.model.micros import to_micros
 
 __all__ = [
     "PULL_REQUEST_KIND",
-    "TIER_TAG",
-    "WORKFLOW_TAG",
     "Deployment",
     "Incident",
     "ServiceModel",
@@ -42,8 +40,6 @@ def pick(a: FlowEvent, b: FlowEvent) -> FlowEvent:
 PULL_REQUEST_KIND = "pull_request"
 #: Tags a native source puts in a deployment's `labels`: the CI workflow that ran it (name and
 #: path), and the environment's tier. The config decides what they mean (docs/dora.md).
-WORKFLOW_TAG = "workflow:"
-TIER_TAG = "tier:"
 
 
 def commit_times(events: Iterable[FlowEvent]) -> dict[str, int]:

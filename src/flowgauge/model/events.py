@@ -49,6 +49,11 @@ ITEM_TYPES: frozenset[str] = frozenset(
 DORA_TYPES: frozenset[str] = frozenset(
     {"deployment", "incident_opened", "incident_resolved", "commit"}
 )
+#: Label prefixes a deployment event carries for the config to decide what counts as production:
+#: the workflow that ran it (GitHub, `dora.deploy_workflows`) and its environment's tier (GitLab,
+#: `dora.production_tiers`). Sources write them, the DORA engine reads them.
+WORKFLOW_TAG = "workflow:"
+TIER_TAG = "tier:"
 
 
 class Change(BaseModel):

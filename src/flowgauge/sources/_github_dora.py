@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from flowgauge.model import Change
+from flowgauge.model.events import WORKFLOW_TAG
 from flowgauge.sources._native import Batch, dig, need_obj, need_text, opt_text, opt_when, when
-
-WORKFLOW_TAG = "workflow:"  # flowgauge.engine.dora.WORKFLOW_TAG (sources do not import the engine)
 
 _DEPLOY_STATUS = {"success": "success", "failure": "failure", "error": "failure"}
 

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from flowgauge.model import Change
+from flowgauge.model.events import TIER_TAG
 from flowgauge.sources._native import (
     Batch,
     dig,
@@ -20,8 +21,6 @@ from flowgauge.sources._native import (
     opt_when,
     when,
 )
-
-TIER_TAG = "tier:"  # flowgauge.engine.dora.TIER_TAG (sources do not import the engine)
 
 _DEPLOY_STATUS = {"success": "success", "failed": "failure"}
 _SHA = re.compile(r"/commit/([0-9a-f]{40})$")
