@@ -1,9 +1,10 @@
 """The agents' logic without a broker: what the normalize and timelines agents do per message.
 
 The agents are thin: `Handlers.normalize` per raw message (`normalize_delivery`, then apply or
-send on), `Handlers.apply` per event ("add to the key's timeline, write it whole, replace the
-key's contribution"). These tests call that very code with a dict standing in for the table,
-and check it against the batch path and the rebuild after a recovery (`recovery.restore`).
+send on), `Handlers.apply` per event ("add to the key's timeline, write it whole, send the key's
+new fact"), `StreamStage.apply` per fact. These tests call that very code with dicts standing in
+for the tables, and check it against the batch path and the rebuilds after a recovery
+(`recovery.restore`, `stage.restore_streams`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from flowgauge.model.deadletter import DeadLetter
 from flowgauge.model.delivery import Delivery
 from flowgauge.model.loader import load_config, parse_config
 from flowgauge.sources import generic
+from flowgauge.stream.facts import watermark_fact
 from flowgauge.stream.handlers import Handlers
 from flowgauge.stream.pipeline import normalize_delivery
 from flowgauge.stream.recovery import restore
+from flowgauge.stream.stage import StreamStage, restore_streams
 from flowgauge.stream.state import WorkerState
 
 CONFIG = parse_config(
@@ -143,16 +146,26 @@ def test_the_timelines_agent_loop_equals_batch_and_rebuild(seed: int, dup_share:
 
     table: dict[bytes, bytes] = {}
     state = WorkerState(CONFIG, CollectorRegistry())
-    handlers = Handlers(state, table, Unused(), Unused(), partitions=1)
+    handlers = Handlers(state, table, Unused(), Unused(), Unused(), partitions=1)
     for event in delivered:  # what the timelines agent does per message
         handlers.apply(f"i|{event.stream}|{event.item}".encode(), event)
+    # the stream stage of a worker holding the one partition, fed what `flush` would send
+    facts_table: dict[bytes, bytes] = {}
+    state.processor = restore_streams(CONFIG, (), held=[0], partitions=1).processor
+    stage = StreamStage(state, facts_table)
+    for _, fact in handlers.outbox:
+        stage.apply(0, fact)
+    stage.apply(0, watermark_fact(state.watermark or 0))
 
-    rebuilt = restore(state, table.items())  # what rebuild() does after a recovery
+    timelines = restore(state, table.items(), unsent=lambda _: False)  # after a recovery
+    rebuilt = restore_streams(CONFIG, facts_table.items(), held=[0], partitions=1)
     batch = Processor.from_events(CONFIG, events)
     wall = 0
     assert state.processor.snapshot(wall) == batch.snapshot(wall)
     assert rebuilt.processor.snapshot(wall) == batch.snapshot(wall)
-    assert rebuilt.timelines == len({(e.stream, e.item) for e in events})
+    assert timelines.timelines == len({(e.stream, e.item) for e in events})
+    assert timelines.watermark == batch.latest_event_micros == state.watermark
+    assert timelines.resend == []  # every stored fact is current: nothing to send again
     applied = state.metrics.events.labels("applied")._value.get()
     duplicates = state.metrics.events.labels("duplicate")._value.get()
     assert (applied, duplicates) == (len(set(events)), len(delivered) - len(set(events)))
@@ -197,7 +210,7 @@ def test_normalize_applies_its_partitions_events_and_sends_the_others_to_theirs(
     state = WorkerState(CONFIG, CollectorRegistry())
     table: dict[bytes, bytes] = {}
     events, dead = Recording(), Recording()
-    handlers = Handlers(state, table, events, dead, partitions=4)
+    handlers = Handlers(state, table, events, dead, Recording(), partitions=4)
     asyncio.run(handlers.normalize(1, record))
     asyncio.run(handlers.normalize(1, b"\xff not a record"))
     homes = {

@@ -1,19 +1,26 @@
-"""What the two agents do with one record: the logic between Faust's stream and the state.
+"""What the two timelines-stage agents do with one record: the logic between Faust's stream and
+the timelines table.
 
-The collaborators are Protocols, not Faust types: the agents pass a Faust table and topics, the
-tests a dict and a list-backed sender, and both run this very code.
+Each applied (or re-delivered) event sends its key's new absolute fact to the facts topic
+(`stream/facts.py`); the stream stage (`stream/stage.py`) aggregates them. A duplicate sends the
+key's fact again: a crash may have lost the first send after the table write, and a fact is
+idempotent. The collaborators are Protocols, not Faust types: the agents pass a Faust table and
+topics, the tests a dict and a list-backed sender, and both run this very code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from flowgauge.engine.processor import last_micros
+from flowgauge.engine.stored import Cached
 from flowgauge.engine.timeline import Timeline
-from flowgauge.keys import partition_for, partition_key
+from flowgauge.keys import ITEM_PREFIX, facts_key, partition_for, partition_key
 from flowgauge.model import FlowEvent
 from flowgauge.model.deadletter import DeadLetter
 from flowgauge.model.delivery import Delivery
+from flowgauge.stream.facts import dora_fact, item_fact, sent_key
 from flowgauge.stream.pipeline import encode_event, normalize_delivery
 from flowgauge.stream.state import WorkerState
 
@@ -36,13 +43,32 @@ class Sender(Protocol):
 
 @dataclass
 class Handlers:
-    """The normalize agent's `normalize`, the timelines agent's `apply_record`; both `apply`."""
+    """The normalize agent's `normalize`, the timelines agent's `apply_record`; both `apply`,
+    which queues facts that `flush` sends (both agents' calls end with it)."""
 
     state: WorkerState
     table: Table
     events_topic: Sender
     dead_topic: Sender
+    facts_topic: Sender
     partitions: int
+    outbox: list[tuple[bytes, bytes]] = field(default_factory=list)  # (facts key, fact)
+
+    def mark(self, partition: int) -> None:
+        """Write `partition`'s sent marker if a rebuild asked for it (`recovery.rebuild`): from
+        inside the agent, so it goes to that partition's changelog."""
+        unmarked = self.state.unmarked
+        if partition in unmarked:
+            self.table[sent_key(partition)] = b"1"
+            unmarked.discard(partition)
+
+    async def flush(self) -> None:
+        """Send the queued facts, each to its stream's partition."""
+        outbox, self.outbox = self.outbox, []
+        for key, value in outbox:
+            await self.facts_topic.send(
+                key=key, value=value, partition=partition_for(key, self.partitions)
+            )
 
     async def normalize(self, partition: int, value: bytes) -> None:
         """A delivery record's events: applied here when their state lives on this partition
@@ -52,11 +78,11 @@ class Handlers:
         try:
             delivery = Delivery.from_bytes(value)
         except (ValueError, KeyError, TypeError) as exc:
-            await self._dead(value, f"bad delivery record: {exc}", "raw")
+            await self.dead(value, f"bad delivery record: {exc}", "raw")
             return
         result = normalize_delivery(delivery, state.config)
         if result.error is not None:
-            await self._dead(value, result.error, delivery.source, delivery.delivery_id)
+            await self.dead(value, result.error, delivery.source, delivery.delivery_id)
             state.metrics.deliveries.labels(delivery.source, "dead_letter").inc()
             return
         for key, event in result.events:
@@ -73,23 +99,26 @@ class Handlers:
             state.metrics.events.labels("dropped").inc(result.dropped)
         outcome = "normalized" if result.events else ("unrouted" if result.unrouted else "ignored")
         state.metrics.deliveries.labels(delivery.source, outcome).inc()
+        await self.flush()
 
     async def apply_record(self, raw_key: bytes | None, value: bytes) -> None:
         """An events-topic record: decode it, then `apply`."""
         try:
             event = FlowEvent.model_validate_json(value)
         except ValueError as exc:
-            await self._dead(value, f"bad event: {exc}", "events")
+            await self.dead(value, f"bad event: {exc}", "events")
             return
         if raw_key is None:
-            await self._dead(value, "bad event: a record without a state key", "events")
+            await self.dead(value, "bad event: a record without a state key", "events")
             return
         self.apply(raw_key, event)
+        await self.flush()
 
     def apply(self, raw_key: bytes, event: FlowEvent) -> None:
-        """Add the event to its key's timeline; a new event replaces the key's contribution."""
+        """Add the event to its key's timeline and queue the key's new fact."""
         state, table, key = self.state, self.table, raw_key.decode()
-        if not state.processor.accepts(key):  # its stream left the config meanwhile
+        deriver = state.deriver
+        if not deriver.accepts(key):  # its stream left the config meanwhile
             state.metrics.events.labels("unrouted").inc()
             return
         current = table.get(raw_key)
@@ -97,12 +126,24 @@ class Handlers:
         updated = timeline.add(event)
         if updated is None:
             state.metrics.events.labels("duplicate").inc()
+            self.emit(key, timeline, deriver.entry(key, timeline))
             return
-        cached = state.processor.apply(key, updated)
-        table[raw_key] = updated.to_bytes(cached)  # the derived facts too: a faster rebuild
+        entry = deriver.entry(key, updated)
+        table[raw_key] = updated.to_bytes(entry)  # the derived facts too: a faster rebuild
         state.metrics.events.labels("applied").inc()
+        self.emit(key, updated, entry)
 
-    async def _dead(self, value: bytes, reason: str, source: str, key: str | None = None) -> None:
+    def emit(self, key: str, timeline: Timeline, entry: Cached | None) -> None:
+        """Queue `key`'s absolute fact (`entry`: its item facts) and raise the watermark."""
+        if key.startswith(ITEM_PREFIX):
+            assert entry is not None
+            value = item_fact(key, len(timeline.events), entry)
+        else:
+            value = dora_fact(key, timeline)
+        self.outbox.append((facts_key(key), value))
+        self.state.saw(last_micros(timeline))
+
+    async def dead(self, value: bytes, reason: str, source: str, key: str | None = None) -> None:
         await self.dead_topic.send(
             key=key.encode() if key is not None else None,
             value=DeadLetter.of(value, reason, source).to_bytes(),

@@ -1,7 +1,11 @@
-"""The Faust app: its client settings, the topics, the table, two thin agents and the timers.
+"""The Faust app: its client settings, the topics, the two tables, three thin agents, the timers.
 
-Wiring only: what an agent does with a record is `handlers.py`, what happens after a recovery is
-`recovery.py`, the offset bookkeeping is `gaps.py`. State design: docs/architecture.md.
+Two stages (docs/architecture.md): the timelines stage (the normalize and timelines agents, the
+`timelines` table, partitioned by item) derives each item's facts and sends them to the facts
+topic, partitioned by stream; the stream stage (the facts agent, the `streamfacts` table) holds a
+stream's facts and aggregates and alone shows its series. Wiring only: what an agent does with a
+record is `handlers.py` and `stage.py`, what happens after a recovery is `recovery.py` and
+`stage.py`, the offset bookkeeping is `gaps.py`.
 """
 
 from __future__ import annotations
@@ -13,12 +17,16 @@ from typing import Any
 
 import faust
 from aiokafka.errors import KafkaError
+from faust.types import TP
 
+from flowgauge.keys import partition_for
 from flowgauge.settings import Settings
 from flowgauge.stream.alerts import install_alerts
+from flowgauge.stream.facts import watermark_fact
 from flowgauge.stream.gaps import GapKeeper
-from flowgauge.stream.handlers import Handlers
+from flowgauge.stream.handlers import Handlers, Sender
 from flowgauge.stream.recovery import rebuild
+from flowgauge.stream.stage import StreamStage, hide, rebuild_streams
 from flowgauge.stream.state import WorkerState
 from flowgauge.stream.topics import Topics
 
@@ -64,7 +72,9 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     }
     raw_topic = app.topic(topics.raw, **raw_kw)
     events_topic = app.topic(topics.events, **raw_kw)
+    facts_topic = app.topic(topics.facts, **raw_kw)
     dead_topic = app.topic(topics.deadletter, **raw_kw)
+    state.partitions = settings.partitions
     install_alerts(app, state, topics.alerts, settings.worker_id, settings.partitions)
 
     gaps = GapKeeper(
@@ -75,33 +85,92 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     )
     state.gaps = gaps
 
-    async def on_recover() -> None:
-        await rebuild(state, table, gaps)
+    def held(topic: str) -> set[int]:
+        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
 
-    table = app.Table(
-        "timelines",
-        default=None,
-        partitions=settings.partitions,
-        key_type=bytes,  # bytes -> the "raw" codec, in the agent and in changelog recovery
-        value_type=bytes,
-        on_recover=on_recover,
-    )
-    handlers = Handlers(state, table, events_topic, dead_topic, settings.partitions)
+    async def send_fact(key: bytes, value: bytes) -> None:
+        partition = partition_for(key, settings.partitions)
+        await facts_topic.send(key=key, value=value, partition=partition)
+
+    async def on_recover_timelines() -> None:
+        await rebuild(state, table, gaps, held(topics.events), send_fact)
+        await app.producer.flush()  # before any agent marks the partitions sent
+        state.recovered.add("timelines")
+        state.metrics.ready.set(1 if state.ready else 0)
+
+    async def on_recover_streams() -> None:
+        rebuild_streams(state, facts_table, held(topics.facts))
+        state.recovered.add("streams")
+        state.metrics.ready.set(1 if state.ready else 0)
+
+    table_kw: dict[str, Any] = {
+        "default": None,
+        "partitions": settings.partitions,
+        "key_type": bytes,  # bytes -> the "raw" codec, in the agent and in changelog recovery
+        "value_type": bytes,
+    }
+    table = app.Table("timelines", on_recover=on_recover_timelines, **table_kw)
+    facts_table = app.Table("streamfacts", on_recover=on_recover_streams, **table_kw)
+    handlers = Handlers(state, table, events_topic, dead_topic, facts_topic, settings.partitions)
+    stage = StreamStage(state, facts_table)
 
     @app.agent(raw_topic, name="normalize")
     async def normalize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for partition, _, value in gaps.tracked(stream, "raw", table):
+            handlers.mark(partition)
             await handlers.normalize(partition, value)
             yield None
 
     @app.agent(events_topic, name="timelines")
     async def timelines(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for _, key, value in gaps.tracked(stream, "events", table):
+        async for partition, key, value in gaps.tracked(stream, "events", table):
+            handlers.mark(partition)
             await handlers.apply_record(key, value)
             yield None
 
+    @app.agent(facts_topic, name="streams")
+    async def streams(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            try:
+                stage.apply(event.message.partition, event.value)
+            except ValueError as exc:
+                await handlers.dead(event.value, str(exc), "facts")
+            yield None
+
+    @app.on_partitions_revoked.connect
+    async def hide_revoked(_: Any, /, *args: Any, signal: Any, **__: Any) -> None:
+        """A stream whose facts partition left this worker is hidden at once (the new holder
+        shows it after its recovery): never two workers at a time."""
+        revoked: set[TP] = args[0]
+        lost = {tp.partition for tp in revoked if tp.topic == topics.facts}
+        if lost:
+            hide(state, lost)
+
+    install_watermarks(app, state, facts_topic, settings.partitions)
+
     install_gap_check(app, state, gaps, topics, settings.repair_interval)
     return app
+
+
+WATERMARK_INTERVAL_SECONDS = 0.5
+
+
+def install_watermarks(app: faust.App, state: WorkerState, topic: Sender, partitions: int) -> None:
+    """The timer that sends the timelines' latest event time to every facts partition when it
+    moved: with `clock: event` the stream stage's `now` is the maximum over all workers'."""
+
+    @app.timer(WATERMARK_INTERVAL_SECONDS)  # type: ignore[untyped-decorator]
+    async def send_watermark() -> None:
+        mark = state.watermark
+        if mark is None or mark == state.watermark_sent:
+            return
+        try:
+            for partition in range(partitions):
+                await topic.send(value=watermark_fact(mark), partition=partition)
+        except (OSError, TimeoutError, KafkaError) as exc:
+            log.warning("watermark not sent, retrying later: %s", exc)
+            return
+        state.watermark_sent = mark
 
 
 def install_gap_check(
