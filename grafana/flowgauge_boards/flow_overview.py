@@ -44,14 +44,20 @@ def _headline() -> list[PanelBuilder]:
             "Lead time p85",
             "85th percentile of completed_at - created_at over items completed in window; the "
             "highest over the selected streams." + QUANTILE_NOTE,
-            q(f'max(flowgauge_lead_time_seconds{{{F}, quantile="0.85"}})', "lead p85"),
+            q(
+                f'max(sum by (stream) (flowgauge_lead_time_seconds{{{F}, quantile="0.85"}}))',
+                "lead p85",
+            ),
             unit="s",
         ),
         single(
             "Cycle time p85",
             "85th percentile of completed_at - started_at over started items completed in window; "
             "the highest over the selected streams." + QUANTILE_NOTE,
-            q(f'max(flowgauge_cycle_time_seconds{{{F}, quantile="0.85"}})', "cycle p85"),
+            q(
+                f'max(sum by (stream) (flowgauge_cycle_time_seconds{{{F}, quantile="0.85"}}))',
+                "cycle p85",
+            ),
             unit="s",
         ),
         single(
@@ -121,7 +127,7 @@ def _times_and_quality() -> list[PanelBuilder]:
             "0.95)." + QUANTILE_NOTE,
             [
                 q(
-                    f"max by (stream, quantile) (flowgauge_lead_time_seconds{{{F}}})",
+                    f"sum by (stream, quantile) (flowgauge_lead_time_seconds{{{F}}})",
                     "{{stream}} p{{quantile}}",
                 )
             ],
@@ -133,7 +139,7 @@ def _times_and_quality() -> list[PanelBuilder]:
             + QUANTILE_NOTE,
             [
                 q(
-                    f"max by (stream, quantile) (flowgauge_cycle_time_seconds{{{F}}})",
+                    f"sum by (stream, quantile) (flowgauge_cycle_time_seconds{{{F}}})",
                     "{{stream}} p{{quantile}}",
                 )
             ],
