@@ -58,8 +58,7 @@ def _headline() -> list[PanelBuilder]:
         single(
             "Change failure ratio",
             "Successful production deployments in window that an incident is linked to / "
-            "successful production deployments in window. A ratio cannot be summed across "
-            "workers." + ONE_WORKER,
+            "successful production deployments in window." + ONE_WORKER,
             q(f"sum by (service) (flowgauge_dora_change_failure_ratio{{{SV}}})", "{{service}}"),
             unit="percentunit",
             width=6,

@@ -14,47 +14,40 @@ import signal
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from compare import Sample, gauges, record, report_text
 from scenario import (
-    EVENT_CLOCK_CONFIG,
+    STREAMS,
     dora_history,
     item_history,
     post_generic,
+    several_streams,
     shuffled_with_duplicates,
+    spread,
 )
 from stackkit import Stack, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-STREAMS = ("delivery", "platform", "support", "research")
 WORKERS = ("w1", "w2", "w3")
 
 
-def four_streams() -> str:
-    """The scenario's stream four times under other names (each with its own facts partition)."""
-    head, _, rest = EVENT_CLOCK_CONFIG.partition("streams:\n")
-    block, _, dora = rest.partition("dora:\n")
-    copies = "".join(block.replace("name: delivery", f"name: {name}") for name in STREAMS)
-    return f"{head}streams:\n{copies}dora:\n{dora}"
-
-
 def history(rng: random.Random) -> list[dict[str, Any]]:
-    """Items spread over the four streams (by their explicit `stream`), and DORA events."""
+    """Items spread over the streams (by their explicit `stream`), and DORA events."""
     items = item_history(rng, 240)
-    for event in items:
-        event["stream"] = STREAMS[int(event["item"].split("-")[1]) % len(STREAMS)]
+    spread(items)
     return items + dora_history(rng, 40)
 
 
-def owners(texts: dict[str, str]) -> tuple[list[Sample], dict[tuple[Any, ...], list[str]]]:
+def owners(texts: Iterable[tuple[str, str]]) -> tuple[list[Sample], dict[Any, list[str]]]:
     """All workers' flow/DORA/forecast samples, and the series shown by more than one worker."""
     shown: defaultdict[tuple[Any, ...], list[str]] = defaultdict(list)
     summed: defaultdict[tuple[str, tuple[tuple[str, str], ...]], float] = defaultdict(float)
-    for worker, text in texts.items():
+    for worker, text in texts:
         for name, labels, value in gauges(text):
             shown[(name, labels)].append(worker)
             summed[(name, labels)] += value
@@ -62,13 +55,18 @@ def owners(texts: dict[str, str]) -> tuple[list[Sample], dict[tuple[Any, ...], l
     return sorted((n, ls, v) for (n, ls), v in summed.items()), twice
 
 
-def feed(stack: Stack, events: list[dict[str, Any]], done: threading.Event) -> None:
+def feed(
+    stack: Stack, events: list[dict[str, Any]], half: threading.Event, done: threading.Event
+) -> None:
     try:
         for start in range(0, len(events), 25):
             status, body = post_generic(stack.ingest_url, stack.secret, events[start : start + 25])
             assert status == 202, body
+            if start >= len(events) // 2:
+                half.set()
             time.sleep(0.02)
     finally:
+        half.set()
         done.set()
 
 
@@ -76,7 +74,7 @@ def test_three_workers_each_series_once_and_summing_to_the_report(
     stack: Stack, tmp_path: Path
 ) -> None:
     config = tmp_path / "flow.yaml"
-    config.write_text(four_streams())
+    config.write_text(several_streams())
     stack.config = config
     rng = random.Random(16)
     events = history(rng)
@@ -88,10 +86,11 @@ def test_three_workers_each_series_once_and_summing_to_the_report(
     for name in WORKERS:
         stack.start_worker(name)
     delivered = shuffled_with_duplicates(rng, events, dup_share=0.15)
-    done = threading.Event()
-    feeder = threading.Thread(target=feed, args=(stack, delivered, done), daemon=True)
+    half, done = threading.Event(), threading.Event()
+    feeder = threading.Thread(target=feed, args=(stack, delivered, half, done), daemon=True)
     feeder.start()
-    time.sleep(2.0)
+    assert half.wait(120), "the feed did not get half way"
+    assert not done.is_set()
     stack.stop("w2", sig=signal.SIGKILL)  # mid-stream
     stack.start_worker("w2")
     feeder.join(300)
@@ -100,8 +99,7 @@ def test_three_workers_each_series_once_and_summing_to_the_report(
     seen: list[str] = []
 
     def exact() -> bool:
-        texts = {name: stack.metrics(name) for name in WORKERS}
-        total, twice = owners(texts)
+        total, twice = owners((name, stack.metrics(name)) for name in WORKERS)
         if twice:
             seen.append(f"shown twice: {list(twice.items())[:4]}")
             return False
@@ -123,3 +121,4 @@ def test_three_workers_each_series_once_and_summing_to_the_report(
         for name in WORKERS
     }
     assert set().union(*streams_by_worker.values()) == set(STREAMS), streams_by_worker
+    assert sum(1 for shown in streams_by_worker.values() if shown) >= 2, streams_by_worker
