@@ -153,7 +153,7 @@ def test_the_timelines_agent_loop_equals_batch_and_rebuild(seed: int, dup_share:
     facts_table: dict[bytes, bytes] = {}
     state.processor = restore_streams(CONFIG, (), held=[0], partitions=1).processor
     stage = StreamStage(state, facts_table)
-    for _, fact in handlers.outbox:
+    for _, fact in handlers.outbox.values():
         stage.apply(0, fact)
     stage.apply(0, watermark_fact(state.watermark or 0))
 
@@ -224,3 +224,43 @@ def test_normalize_applies_its_partitions_events_and_sends_the_others_to_theirs(
     )
     [(_, value, _)] = dead.sent
     assert DeadLetter.from_bytes(value).reason.startswith("bad delivery record")
+
+
+class CountingTable(dict[bytes, bytes]):
+    """A table that counts its writes."""
+
+    writes = 0
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+def test_a_record_of_many_events_writes_and_sends_each_key_once() -> None:
+    """A delivery of many events (a JSON array, an import) pays per key, not per event, and
+    leaves the very table the events give one by one."""
+    body = [
+        {"id": f"{i}-{k}", "type": "state", "item": f"I{i}", "state": state, "stream": "ops"}
+        | {"at": f"2026-11-0{k + 1}T00:00:00Z"}
+        for i in range(2)
+        for k, state in enumerate(["Todo", "Done", "Todo", "Done", "Todo"])
+    ]
+    body.append(body[3])  # a duplicate inside the record
+    events = generic.normalize({}, body)
+    grouped, facts = CountingTable(), Recording()
+    state = WorkerState(CONFIG, CollectorRegistry())
+    handlers = Handlers(state, grouped, Unused(), Unused(), facts, partitions=1)
+    asyncio.run(handlers.normalize(0, delivery(body).with_events(events).to_bytes()))
+
+    one_by_one: dict[bytes, bytes] = {}
+    single = Handlers(
+        WorkerState(CONFIG, CollectorRegistry()), one_by_one, Unused(), Unused(), Unused(), 1
+    )
+    for event in events:
+        single.apply(f"i|ops|{event.item}".encode(), event)
+    assert grouped.writes == 2 and dict(grouped) == one_by_one
+    assert len(facts.sent) == 2 and {v for _, v in single.outbox.values()} == {
+        v for _, v, _ in facts.sent
+    }
+    applied = state.metrics.events.labels("applied")._value.get()
+    assert (applied, state.metrics.events.labels("duplicate")._value.get()) == (10, 1)

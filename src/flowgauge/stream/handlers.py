@@ -10,6 +10,7 @@ topics, the tests a dict and a list-backed sender, and both run this very code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -52,7 +53,8 @@ class Handlers:
     dead_topic: Sender
     facts_topic: Sender
     partitions: int
-    outbox: list[tuple[bytes, bytes]] = field(default_factory=list)  # (facts key, fact)
+    #: state key -> (facts key, its latest fact), sent by `flush`
+    outbox: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
 
     def mark(self, partition: int) -> None:
         """Write `partition`'s sent marker if a rebuild asked for it (`recovery.rebuild`): from
@@ -64,8 +66,8 @@ class Handlers:
 
     async def flush(self) -> None:
         """Send the queued facts, each to its stream's partition."""
-        outbox, self.outbox = self.outbox, []
-        for key, value in outbox:
+        outbox, self.outbox = self.outbox, {}
+        for key, value in outbox.values():
             await self.facts_topic.send(
                 key=key, value=value, partition=partition_for(key, self.partitions)
             )
@@ -85,14 +87,17 @@ class Handlers:
             await self.dead(value, result.error, delivery.source, delivery.delivery_id)
             state.metrics.deliveries.labels(delivery.source, "dead_letter").inc()
             return
+        local: dict[str, list[FlowEvent]] = {}  # by key, in order: each key's timeline once
         for key, event in result.events:
             home = partition_for(partition_key(event), self.partitions)
             if home == partition:
-                self.apply(key.encode(), event)
+                local.setdefault(key, []).append(event)
             else:
                 await self.events_topic.send(
                     key=key.encode(), value=encode_event(event), partition=home
                 )
+        for key, events in local.items():
+            self.apply_many(key.encode(), events)
         if result.unrouted:
             state.metrics.events.labels("unrouted").inc(result.unrouted)
         if result.dropped:
@@ -116,22 +121,30 @@ class Handlers:
 
     def apply(self, raw_key: bytes, event: FlowEvent) -> None:
         """Add the event to its key's timeline and queue the key's new fact."""
-        state, table, key = self.state, self.table, raw_key.decode()
-        deriver = state.deriver
+        self.apply_many(raw_key, (event,))
+
+    def apply_many(self, raw_key: bytes, events: Sequence[FlowEvent]) -> None:
+        """Add events of one key to its timeline: decoded, derived, encoded, written and sent
+        once for all of them (a record of many events pays per key, not per event)."""
+        state, key = self.state, raw_key.decode()
+        deriver, counts = state.deriver, state.metrics.events
         if not deriver.accepts(key):  # its stream left the config meanwhile
-            state.metrics.events.labels("unrouted").inc()
+            counts.labels("unrouted").inc(len(events))
             return
-        current = table.get(raw_key)
+        current = self.table.get(raw_key)
         timeline = Timeline.from_bytes(current) if current else Timeline.from_events(())
-        updated = timeline.add(event)
-        if updated is None:
-            state.metrics.events.labels("duplicate").inc()
-            self.emit(key, timeline, deriver.entry(key, timeline))
-            return
-        entry = deriver.entry(key, updated)
-        table[raw_key] = updated.to_bytes(entry)  # the derived facts too: a faster rebuild
-        state.metrics.events.labels("applied").inc()
-        self.emit(key, updated, entry)
+        added = 0
+        for event in events:
+            updated = timeline.add(event)
+            if updated is not None:
+                timeline, added = updated, added + 1
+        if added < len(events):
+            counts.labels("duplicate").inc(len(events) - added)
+        entry = deriver.entry(key, timeline)
+        if added:
+            self.table[raw_key] = timeline.to_bytes(entry)  # the facts too: a faster rebuild
+            counts.labels("applied").inc(added)
+        self.emit(key, timeline, entry)  # a duplicate sends it again: it may have been lost
 
     def emit(self, key: str, timeline: Timeline, entry: Cached | None) -> None:
         """Queue `key`'s absolute fact (`entry`: its item facts) and raise the watermark."""
@@ -140,7 +153,7 @@ class Handlers:
             value = item_fact(key, len(timeline.events), entry)
         else:
             value = dora_fact(key, timeline)
-        self.outbox.append((facts_key(key), value))
+        self.outbox[key] = (facts_key(key), value)  # the latest fact of a key is enough
         self.state.saw(last_micros(timeline))
 
     async def dead(self, value: bytes, reason: str, source: str, key: str | None = None) -> None:

@@ -102,12 +102,15 @@ def timelines_stage(events: list[FlowEvent]) -> tuple[list[tuple[bytes, bytes]],
     """The facts the timelines stage sends for these deliveries, and its watermark."""
     state = WorkerState(CONFIG, CollectorRegistry())
     handlers = Handlers(state, {}, Unused(), Unused(), Unused(), partitions=1)
+    facts: list[tuple[bytes, bytes]] = []
     for event in events:
         routed = route(CONFIG, event)
         if routed is not None:
             handlers.apply(state_key(routed).encode(), routed)
+            facts += handlers.outbox.values()  # every fact sent, not only each key's latest
+            handlers.outbox.clear()
     assert state.watermark is not None
-    return list(handlers.outbox), state.watermark
+    return facts, state.watermark
 
 
 class Unused:
