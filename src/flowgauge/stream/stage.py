@@ -73,9 +73,32 @@ class StreamStage:
 
     def apply(self, partition: int, value: bytes) -> None:
         """One facts record of `partition` (raises ValueError for a record that is no fact)."""
-        processor = self.state.processor  # replaced by each rebuild
-        fact = Fact.from_bytes(value)
-        key = watermark_key(partition) if fact.watermark is not None else fact.key.encode()
+        for _, reason in self.apply_batch(partition, (value,)):
+            raise ValueError(reason)
+
+    def apply_batch(self, partition: int, values: Iterable[bytes]) -> list[tuple[bytes, str]]:
+        """Records of one partition, in order: per key only the newest is compared with the
+        stored fact, written and applied (one table write per key per batch). Returns the
+        records that are no fact, with the reason (for the dead-letter topic)."""
+        processor, counts = self.state.processor, self.state.metrics.facts
+        bad: list[tuple[bytes, str]] = []
+        newest: dict[bytes, tuple[Fact, bytes]] = {}
+        for value in values:
+            try:
+                fact = Fact.from_bytes(value)
+            except ValueError as exc:
+                bad.append((value, str(exc)))
+                continue
+            key = watermark_key(partition) if fact.watermark is not None else fact.key.encode()
+            held = newest.get(key)
+            if held is None or supersedes(fact, held[0], fingerprint_of(processor, fact.key)):
+                newest[key] = (fact, value)
+            counts.labels("same").inc(held is not None)  # one of the two is superseded
+        for key, (fact, value) in newest.items():
+            self._store(processor, key, fact, value)
+        return bad
+
+    def _store(self, processor: Processor, key: bytes, fact: Fact, value: bytes) -> None:
         current = self.table.get(key)
         old = Fact.from_bytes(current) if current is not None else None
         print_ = fingerprint_of(processor, fact.key)

@@ -13,15 +13,17 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
 from aiokafka.errors import KafkaError
+from faust.streams import Stream
 from faust.types import TP
 
 from flowgauge.keys import partition_for
 from flowgauge.settings import Settings
 from flowgauge.stream.alerts import install_alerts
+from flowgauge.stream.batches import by_partition, standing_on
 from flowgauge.stream.facts import watermark_fact
 from flowgauge.stream.gaps import GapKeeper
 from flowgauge.stream.handlers import Handlers, Sender
@@ -130,11 +132,14 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
 
     @app.agent(facts_topic, name="streams")
     async def streams(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            try:
-                stage.apply(event.message.partition, event.value)
-            except ValueError as exc:
-                await handlers.dead(event.value, str(exc), "facts")
+        # in batches, acked after the body: per key, only its newest fact is written and applied
+        batches = cast(Stream[bytes], stream).take_events(FACTS_BATCH, FACTS_BATCH_SECONDS)
+        async for batch in batches:
+            for partition, group in by_partition(batch).items():
+                with standing_on(group):
+                    bad = stage.apply_batch(partition, [event.value for event in group])
+                for value, reason in bad:
+                    await handlers.dead(value, reason, "facts")
             yield None
 
     @app.on_partitions_revoked.connect
@@ -153,6 +158,9 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
 
 
 WATERMARK_INTERVAL_SECONDS = 0.5
+#: The facts agent's batches: at most this many records, or what came within this time.
+FACTS_BATCH = 1000
+FACTS_BATCH_SECONDS = 0.05
 
 
 def install_watermarks(app: faust.App, state: WorkerState, topic: Sender, partitions: int) -> None:

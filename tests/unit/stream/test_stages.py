@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from faust.streams import current_event
+from faust.types import EventT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
@@ -24,6 +26,7 @@ from flowgauge.keys import facts_key, partition_for, state_key
 from flowgauge.model import FlowEvent
 from flowgauge.model.loader import parse_config
 from flowgauge.sources import generic
+from flowgauge.stream.batches import by_partition, standing_on
 from flowgauge.stream.facts import Fact, dora_fact, item_fact, supersedes, watermark_fact
 from flowgauge.stream.handlers import Handlers
 from flowgauge.stream.stage import StreamStage, hide, restore_streams
@@ -149,9 +152,10 @@ def merged(snapshots: list[Snapshot]) -> dict[str, Any]:
     workers=st.integers(1, 4),
     partitions=st.integers(1, 6),
     dup_share=st.floats(0, 0.5),
+    batch=st.sampled_from([1, 2, 7, 1000]),
 )
 def test_every_series_from_one_worker_equals_the_report(
-    seed: int, workers: int, partitions: int, dup_share: float
+    seed: int, workers: int, partitions: int, dup_share: float, batch: int
 ) -> None:
     rng = random.Random(seed)
     events = history(rng, 30, 8)
@@ -164,14 +168,16 @@ def test_every_series_from_one_worker_equals_the_report(
     owner = {p: rng.randrange(workers) for p in range(partitions)}
     stages = [worker(partitions, [p for p in owner if owner[p] == w]) for w in range(workers)]
     tables = [cast(dict[bytes, bytes], stage.table) for _, stage in stages]
+    queued: dict[int, list[bytes]] = {p: [] for p in range(partitions)}
     for key, value in facts:
-        p = partition_for(key, partitions)
-        stages[owner[p]][1].apply(p, value)
+        queued[partition_for(key, partitions)].append(value)
+    for p, values in queued.items():  # in batches of up to `batch` records, as the agent takes
+        for start in range(0, len(values), batch):
+            assert stages[owner[p]][1].apply_batch(p, values[start : start + batch]) == []
     for p in range(partitions):
         stages[owner[p]][1].apply(p, watermark_fact(watermark))
 
-    batch = Processor.from_events(CONFIG, events).snapshot(0)
-    want = merged([batch])
+    want = merged([Processor.from_events(CONFIG, events).snapshot(0)])
     assert merged([state.processor.snapshot(0) for state, _ in stages]) == want
     # a kill -9 of every worker: each rebuilt from its own table alone
     rebuilt = [
@@ -219,3 +225,52 @@ def test_a_fact_supersedes_only_an_older_one_of_its_config() -> None:
 def test_a_record_that_is_no_fact_is_refused_with_a_reason(raw: bytes) -> None:
     with pytest.raises(ValueError, match="bad fact"):
         Fact.from_bytes(raw)
+
+
+class FakeMessage:
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
+
+
+class FakeEvent:
+    def __init__(self, partition: int, value: bytes) -> None:
+        self.message, self.value = FakeMessage(partition), value
+
+
+def test_a_batch_is_grouped_by_partition_and_written_standing_on_its_own() -> None:
+    events = [FakeEvent(p, bytes([n])) for n, p in enumerate([1, 0, 1, 2, 0])]
+    groups = by_partition(events)
+    assert {p: [e.value for e in g] for p, g in groups.items()} == {
+        1: [b"\x00", b"\x02"],
+        0: [b"\x01", b"\x04"],
+        2: [b"\x03"],
+    }
+    assert current_event() is None
+    with standing_on(cast(list[EventT[Any]], groups[0])):
+        event = current_event()
+        assert event is not None and event.message.partition == 0
+    assert current_event() is None
+
+
+def test_a_batch_writes_each_key_once_and_dead_letters_what_is_no_fact() -> None:
+    facts, _ = timelines_stage(history(random.Random(3), 5, 0))
+    state, stage = worker(1, [0])
+    writes: list[bytes] = []
+
+    class Counting(dict[bytes, bytes]):
+        def __setitem__(self, key: bytes, value: bytes) -> None:
+            writes.append(key)
+            super().__setitem__(key, value)
+
+    stage.table = Counting()
+    bad = stage.apply_batch(0, [value for _, value in facts] + [b"nonsense"])
+    assert [value for value, _ in bad] == [b"nonsense"]
+    assert sorted(writes) == sorted({Fact.from_bytes(v).key.encode() for _, v in facts})
+    assert state.processor.snapshot(0) == worker_fed(facts).processor.snapshot(0)
+
+
+def worker_fed(facts: list[tuple[bytes, bytes]]) -> WorkerState:
+    state, stage = worker(1, [0])
+    for _, value in facts:
+        stage.apply(0, value)
+    return state
