@@ -57,6 +57,10 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
         "datadir": str(settings.data_dir / "worker" / settings.worker_id),
         "stream_wait_empty": False,
         "producer_acks": -1,
+        # 10 ms of linger batches the facts, events and changelog records of a fetched batch
+        # per partition on the wire (Faust's default 0 sends each alone: the notes in
+        # ../shared/notes/faust-per-message.md measured 3.7k -> 5.5-6.9k table writes/s)
+        "producer_linger": 0.01,
         "timezone": None,
         "table_cleanup_interval": timedelta(minutes=1).total_seconds(),
         "consumer_group_instance_id": settings.group_instance_id,
