@@ -55,6 +55,7 @@ class Handlers:
     partitions: int
     #: state key -> (facts key, its latest fact), sent by `flush`
     outbox: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    _facts_partitions: dict[bytes, int] = field(default_factory=dict)
 
     def mark(self, partition: int) -> None:
         """Write `partition`'s sent marker if a rebuild asked for it (`recovery.rebuild`): from
@@ -67,10 +68,12 @@ class Handlers:
     async def flush(self) -> None:
         """Send the queued facts, each to its stream's partition."""
         outbox, self.outbox = self.outbox, {}
+        homes = self._facts_partitions  # one per stream (and DORA): murmur2 once each
         for key, value in outbox.values():
-            await self.facts_topic.send(
-                key=key, value=value, partition=partition_for(key, self.partitions)
-            )
+            home = homes.get(key)
+            if home is None:
+                home = homes[key] = partition_for(key, self.partitions)
+            await self.facts_topic.send(key=key, value=value, partition=home)
 
     async def normalize(self, partition: int, value: bytes) -> None:
         """A delivery record's events: applied here when their state lives on this partition

@@ -81,8 +81,17 @@ class StreamStage:
         stored fact, written and applied (one table write per key per batch). Returns the
         records that are no fact, with the reason (for the dead-letter topic)."""
         processor, counts = self.state.processor, self.state.metrics.facts
+        prints: dict[str, str | None] = {}  # per key's stream (or DORA): its fingerprint
+
+        def fingerprint(key: str) -> str | None:
+            scope = key[: key.find("|", 2)] if key.startswith(ITEM_PREFIX) else key[:2]
+            if scope not in prints:
+                prints[scope] = fingerprint_of(processor, key)
+            return prints[scope]
+
         bad: list[tuple[bytes, str]] = []
         newest: dict[bytes, tuple[Fact, bytes]] = {}
+        superseded = 0
         for value in values:
             try:
                 fact = Fact.from_bytes(value)
@@ -91,24 +100,26 @@ class StreamStage:
                 continue
             key = watermark_key(partition) if fact.watermark is not None else fact.key.encode()
             held = newest.get(key)
-            if held is None or supersedes(fact, held[0], fingerprint_of(processor, fact.key)):
+            if held is None or supersedes(fact, held[0], fingerprint(fact.key)):
                 newest[key] = (fact, value)
-            counts.labels("same").inc(held is not None)  # one of the two is superseded
+            superseded += held is not None  # one of the two is left out
+        outcomes = Counter({"same": superseded})
         for key, (fact, value) in newest.items():
-            self._store(processor, key, fact, value)
+            outcomes[self._store(processor, key, fact, value, fingerprint(fact.key))] += 1
+        for outcome, n in outcomes.items():
+            counts.labels(outcome).inc(n)
         return bad
 
-    def _store(self, processor: Processor, key: bytes, fact: Fact, value: bytes) -> None:
+    def _store(
+        self, processor: Processor, key: bytes, fact: Fact, value: bytes, print_: str | None
+    ) -> str:
         current = self.table.get(key)
         old = Fact.from_bytes(current) if current is not None else None
-        print_ = fingerprint_of(processor, fact.key)
         if not supersedes(new=fact, old=old, fingerprint=print_):
-            outcome = "stale" if fact.entry is not None and fact.entry[0] != print_ else "same"
-            self.state.metrics.facts.labels(outcome).inc()
-            return
+            return "stale" if fact.entry is not None and fact.entry[0] != print_ else "same"
         self.table[key] = value
         put(processor, fact)
-        self.state.metrics.facts.labels("applied").inc()
+        return "applied"
 
 
 @dataclass
