@@ -25,9 +25,9 @@ from flowgauge.model.deadletter import DeadLetter
 from flowgauge.model.delivery import Delivery
 from flowgauge.model.loader import load_config, parse_config
 from flowgauge.sources import generic
-from flowgauge.stream.facts import watermark_fact
+from flowgauge.stream.facts import Fact, watermark_fact
 from flowgauge.stream.handlers import Handlers
-from flowgauge.stream.pipeline import normalize_delivery
+from flowgauge.stream.pipeline import encode_event, normalize_delivery
 from flowgauge.stream.recovery import restore
 from flowgauge.stream.stage import StreamStage, restore_streams
 from flowgauge.stream.state import WorkerState
@@ -264,3 +264,43 @@ def test_a_record_of_many_events_writes_and_sends_each_key_once() -> None:
     }
     applied = state.metrics.events.labels("applied")._value.get()
     assert (applied, state.metrics.events.labels("duplicate")._value.get()) == (10, 1)
+
+
+def test_a_batch_of_records_leaves_the_table_records_one_by_one_leave() -> None:
+    """The agents' batches (many records, events of a key spread over them) give the very table
+    and facts that the records give one at a time, with one write per key per batch."""
+    rng = random.Random(9)
+    events = _events(rng, 6)
+    rng.shuffle(events)
+    records = [(f"i|{e.stream}|{e.item}".encode(), encode_event(e)) for e in events]
+    bodies = []
+    for e in events:  # the same events as deliveries of one event each
+        body: dict[str, str | None] = {"id": e.id, "type": e.type, "at": e.at.isoformat()}
+        body |= {"item": e.item.split(":", 1)[1], "stream": e.stream, "state": e.state}
+        bodies.append(delivery([body]).with_events(generic.normalize({}, body)).to_bytes())
+
+    def run(batched: bool) -> tuple[CountingTable, Recording]:
+        table, facts = CountingTable(), Recording()
+        handlers = Handlers(
+            WorkerState(CONFIG, CollectorRegistry()), table, Unused(), Unused(), facts, 1
+        )
+
+        async def go() -> None:
+            if batched:
+                await handlers.apply_records(records[:20])
+                await handlers.normalize_batch(0, bodies[20:])
+            else:
+                for key, value in records[:20]:
+                    await handlers.apply_record(key, value)
+                for body in bodies[20:]:
+                    await handlers.normalize(0, body)
+
+        asyncio.run(go())
+        return table, facts
+
+    (grouped, grouped_facts), (single, single_facts) = run(True), run(False)
+    assert dict(grouped) == dict(single)
+    assert grouped.writes == len({k for k, _ in records[:20]}) + len({k for k, _ in records[20:]})
+    assert grouped.writes < single.writes
+    latest = {Fact.from_bytes(v).key: v for _, v, _ in single_facts.sent}
+    assert {Fact.from_bytes(v).key: v for _, v, _ in grouped_facts.sent} == latest

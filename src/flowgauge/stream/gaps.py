@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
+from faust.types import EventT
 
 from flowgauge.stream import admin
+from flowgauge.stream.batches import by_partition, standing_on
 from flowgauge.stream.offsets import REPAIR_KEY, TABLE_PREFIX, OffsetSet, table_key
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,27 @@ class GapKeeper:
                 yield partition, message.key, message.value
             finally:
                 self.absorbed(role, partition, offset, table)
+
+    async def tracked_batches(
+        self, batches: AsyncIterator[Sequence[EventT[Any]]], role: str, table: Store
+    ) -> AsyncIterator[tuple[int, list[tuple[bytes | None, bytes]]]]:
+        """`tracked` for a stream taken in batches (`take_events`, acked after each batch): per
+        batch and partition, its records in order, while the group's partition is the current
+        event (`batches.standing_on`: table writes go to that partition's changelog). Repair
+        markers are consumed after the group's records, and each offset is recorded once the
+        group is handled."""
+        async for batch in batches:
+            for partition, group in by_partition(batch).items():
+                with standing_on(group):
+                    records = [(e.key, e.value) for e in group if e.key != REPAIR_KEY]
+                    try:
+                        if records:
+                            yield partition, records
+                    finally:
+                        for event in group:
+                            if event.key == REPAIR_KEY:
+                                self.repaired(role, partition, event.value, table)
+                            self.absorbed(role, partition, event.message.offset, table)
 
     def repaired(self, role: str, partition: int, marker: bytes, table: Store) -> None:
         """A repair marker: the copies of [from, to) are below it, so the hole is closed."""

@@ -10,7 +10,7 @@ topics, the tests a dict and a list-backed sender, and both run this very code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -79,6 +79,20 @@ class Handlers:
         """A delivery record's events: applied here when their state lives on this partition
         (`flowgauge/keys.py`), else sent to the events topic on the partition it lives on.
         """
+        await self.normalize_batch(partition, (value,))
+
+    async def normalize_batch(self, partition: int, values: Iterable[bytes]) -> None:
+        """Delivery records of one partition, in order: their local events grouped by key over
+        the whole batch (each key's timeline once), then the facts sent."""
+        local: dict[str, list[FlowEvent]] = {}  # by key, in order
+        for value in values:
+            await self._route(partition, value, local)
+        for key, events in local.items():
+            self.apply_many(key.encode(), events)
+        await self.flush()
+
+    async def _route(self, partition: int, value: bytes, local: dict[str, list[FlowEvent]]) -> None:
+        """One delivery record: its local events into `local`, the others sent on."""
         state = self.state
         try:
             delivery = Delivery.from_bytes(value)
@@ -90,7 +104,6 @@ class Handlers:
             await self.dead(value, result.error, delivery.source, delivery.delivery_id)
             state.metrics.deliveries.labels(delivery.source, "dead_letter").inc()
             return
-        local: dict[str, list[FlowEvent]] = {}  # by key, in order: each key's timeline once
         for key, event in result.events:
             home = partition_for(partition_key(event), self.partitions)
             if home == partition:
@@ -99,27 +112,33 @@ class Handlers:
                 await self.events_topic.send(
                     key=key.encode(), value=encode_event(event), partition=home
                 )
-        for key, events in local.items():
-            self.apply_many(key.encode(), events)
         if result.unrouted:
             state.metrics.events.labels("unrouted").inc(result.unrouted)
         if result.dropped:
             state.metrics.events.labels("dropped").inc(result.dropped)
         outcome = "normalized" if result.events else ("unrouted" if result.unrouted else "ignored")
         state.metrics.deliveries.labels(delivery.source, outcome).inc()
-        await self.flush()
 
     async def apply_record(self, raw_key: bytes | None, value: bytes) -> None:
         """An events-topic record: decode it, then `apply`."""
-        try:
-            event = FlowEvent.model_validate_json(value)
-        except ValueError as exc:
-            await self.dead(value, f"bad event: {exc}", "events")
-            return
-        if raw_key is None:
-            await self.dead(value, "bad event: a record without a state key", "events")
-            return
-        self.apply(raw_key, event)
+        await self.apply_records(((raw_key, value),))
+
+    async def apply_records(self, records: Iterable[tuple[bytes | None, bytes]]) -> None:
+        """Events-topic records of one partition, in order: decoded, grouped by key (each key's
+        timeline once), then the facts sent."""
+        local: dict[bytes, list[FlowEvent]] = {}
+        for raw_key, value in records:
+            try:
+                event = FlowEvent.model_validate_json(value)
+            except ValueError as exc:
+                await self.dead(value, f"bad event: {exc}", "events")
+                continue
+            if raw_key is None:
+                await self.dead(value, "bad event: a record without a state key", "events")
+                continue
+            local.setdefault(raw_key, []).append(event)
+        for raw_key, events in local.items():
+            self.apply_many(raw_key, events)
         await self.flush()
 
     def apply(self, raw_key: bytes, event: FlowEvent) -> None:

@@ -11,14 +11,14 @@ record is `handlers.py` and `stage.py`, what happens after a recovery is `recove
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import Any, cast
 
 import faust
 from aiokafka.errors import KafkaError
 from faust.streams import Stream
-from faust.types import TP
+from faust.types import TP, EventT
 
 from flowgauge.keys import partition_for
 from flowgauge.settings import Settings
@@ -120,25 +120,26 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     handlers = Handlers(state, table, events_topic, dead_topic, facts_topic, settings.partitions)
     stage = StreamStage(state, facts_table)
 
+    # Both timelines-stage agents take their streams in batches (acked after each batch):
+    # per batch and partition, each key's timeline is decoded, derived, written and sent once.
     @app.agent(raw_topic, name="normalize")
     async def normalize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for partition, _, value in gaps.tracked(stream, "raw", table):
+        async for partition, records in gaps.tracked_batches(batched(stream), "raw", table):
             handlers.mark(partition)
-            await handlers.normalize(partition, value)
+            await handlers.normalize_batch(partition, [value for _, value in records])
             yield None
 
     @app.agent(events_topic, name="timelines")
     async def timelines(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for partition, key, value in gaps.tracked(stream, "events", table):
+        async for partition, records in gaps.tracked_batches(batched(stream), "events", table):
             handlers.mark(partition)
-            await handlers.apply_record(key, value)
+            await handlers.apply_records(records)
             yield None
 
     @app.agent(facts_topic, name="streams")
     async def streams(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         # in batches, acked after the body: per key, only its newest fact is written and applied
-        batches = cast(Stream[bytes], stream).take_events(FACTS_BATCH, FACTS_BATCH_SECONDS)
-        async for batch in batches:
+        async for batch in batched(stream):
             for partition, group in by_partition(batch).items():
                 with standing_on(group):
                     bad = stage.apply_batch(partition, [event.value for event in group])
@@ -162,9 +163,14 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
 
 
 WATERMARK_INTERVAL_SECONDS = 0.5
-#: The facts agent's batches: at most this many records, or what came within this time.
-FACTS_BATCH = 1000
-FACTS_BATCH_SECONDS = 0.05
+#: The agents' batches: at most this many records, or what came within this time.
+BATCH = 1000
+BATCH_SECONDS = 0.05
+
+
+def batched(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT[Any]]]:
+    """The stream's events in batches, each acked once the agent's body handled it."""
+    return cast(Stream[bytes], stream).take_events(BATCH, BATCH_SECONDS)
 
 
 def install_watermarks(app: faust.App, state: WorkerState, topic: Sender, partitions: int) -> None:
