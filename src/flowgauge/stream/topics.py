@@ -7,6 +7,11 @@ from dataclasses import dataclass
 
 from flowgauge.settings import Settings
 
+#: The worker's tables: the timelines stage's and the stream stage's (docs/architecture.md).
+TIMELINES_TABLE = "timelines"
+FACTS_TABLE = "streamfacts"
+TABLES = (TIMELINES_TABLE, FACTS_TABLE)
+
 
 @dataclass(frozen=True)
 class Topics:
@@ -35,3 +40,8 @@ class Topics:
 
     def all(self) -> tuple[str, ...]:
         return (self.raw, self.events, self.deadletter, self.alerts, self.facts)
+
+    def changelogs(self) -> tuple[str, ...]:
+        """The tables' changelog topics (named by Faust: `<app id>-<table>-changelog`)."""
+        prefix = self.raw.removesuffix("-raw")
+        return tuple(f"{prefix}-{table}-changelog" for table in TABLES)

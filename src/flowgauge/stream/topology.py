@@ -30,7 +30,7 @@ from flowgauge.stream.handlers import Handlers, Sender
 from flowgauge.stream.recovery import rebuild
 from flowgauge.stream.stage import StreamStage, hide, rebuild_streams
 from flowgauge.stream.state import WorkerState
-from flowgauge.stream.topics import Topics
+from flowgauge.stream.topics import FACTS_TABLE, TIMELINES_TABLE, Topics
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,8 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
         "key_type": bytes,  # bytes -> the "raw" codec, in the agent and in changelog recovery
         "value_type": bytes,
     }
-    table = app.Table("timelines", on_recover=on_recover_timelines, **table_kw)
-    facts_table = app.Table("streamfacts", on_recover=on_recover_streams, **table_kw)
+    table = app.Table(TIMELINES_TABLE, on_recover=on_recover_timelines, **table_kw)
+    facts_table = app.Table(FACTS_TABLE, on_recover=on_recover_streams, **table_kw)
     handlers = Handlers(state, table, events_topic, dead_topic, facts_topic, settings.partitions)
     stage = StreamStage(state, facts_table)
 
