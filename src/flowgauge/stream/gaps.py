@@ -133,11 +133,13 @@ class GapKeeper:
         table[table_key(role, partition)] = self.sets[key].to_bytes()
         self._persisted_at[key] = self.clock()
 
-    def load(self, items: Iterable[tuple[bytes, bytes]]) -> None:
-        """After recovery: the persisted records of the partitions this worker now holds."""
-        self.sets.clear()
-        self.pending.clear()
-        self._persisted_at.clear()
+    def load(self, items: Iterable[tuple[bytes, bytes]], roles: Iterable[str]) -> None:
+        """After recovery: the persisted records of `roles` (those one table holds) of the
+        partitions this worker now holds."""
+        gone = set(roles)
+        for kept in (self.sets, self.pending, self._persisted_at):
+            for held in [held for held in kept if held[0] in gone]:
+                del kept[held]
         for key, value in items:
             role, _, partition = key.decode()[len(TABLE_PREFIX) :].partition("|")
             self.sets[(role, int(partition))] = OffsetSet.from_bytes(value)

@@ -165,7 +165,7 @@ async def rebuild(
         return bool(unmarked) and home_partition(key, partitions) in unmarked
 
     done = restore(state, stored_items(table), unsent)
-    gaps.load(done.records)
+    gaps.load(done.records, ("raw", "events"))
     state.saw(done.watermark)
     state.watermark_sent = None  # send it again: the stream stage may be new
     for key, value in resent_facts(state, done.resend):

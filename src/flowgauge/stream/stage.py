@@ -20,6 +20,7 @@ from flowgauge.engine.timeline import Timeline
 from flowgauge.keys import DORA_FACTS_KEY, ITEM_PREFIX, partition_for, stream_facts_key
 from flowgauge.model import FlowConfig
 from flowgauge.stream.facts import WATERMARK_PREFIX, Fact, supersedes, watermark_key
+from flowgauge.stream.gaps import GapKeeper
 from flowgauge.stream.recovery import StoredTable, stored_items, without_cyclic_gc
 from flowgauge.stream.state import WorkerState
 
@@ -129,6 +130,7 @@ class RestoredStreams:
     processor: Processor
     facts: int = 0
     refused: Counter[str] = field(default_factory=Counter)  # per key prefix or reason
+    records: list[tuple[bytes, bytes]] = field(default_factory=list)  # offset records (gaps)
 
 
 def restore_streams(
@@ -139,6 +141,9 @@ def restore_streams(
     processor = done.processor
     with processor.loading():
         for key, value in items:
+            if GapKeeper.is_record_key(key):
+                done.records.append((key, value))
+                continue
             try:
                 fact = Fact.from_bytes(value)
             except ValueError:
@@ -155,10 +160,13 @@ def restore_streams(
     return done
 
 
-def rebuild_streams(state: WorkerState, table: StoredTable, held: Iterable[int]) -> None:
+def rebuild_streams(
+    state: WorkerState, table: StoredTable, held: Iterable[int], gaps: GapKeeper
+) -> None:
     """The facts table's `on_recover`: the shown processor is exactly the table's facts."""
     with without_cyclic_gc():
         done = restore_streams(state.config, stored_items(table), held, state.partitions)
+    gaps.load(done.records, ("facts",))
     state.processor = done.processor
     log.info("stream stage rebuilt from the table: %d facts", done.facts)
     if done.refused:

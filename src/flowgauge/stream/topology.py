@@ -23,7 +23,6 @@ from faust.types import TP, EventT
 from flowgauge.keys import partition_for
 from flowgauge.settings import Settings
 from flowgauge.stream.alerts import install_alerts
-from flowgauge.stream.batches import by_partition, standing_on
 from flowgauge.stream.facts import watermark_fact
 from flowgauge.stream.gaps import GapKeeper
 from flowgauge.stream.handlers import Handlers, Sender
@@ -86,7 +85,7 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     gaps = GapKeeper(
         bootstrap=settings.bootstrap,
         group=settings.topic_prefix,  # the Faust app id is the consumer group
-        topics={"raw": topics.raw, "events": topics.events},
+        topics={"raw": topics.raw, "events": topics.events, "facts": topics.facts},
         on_reread=lambda role, n: state.metrics.reread.labels(role).inc(n),
     )
     state.gaps = gaps
@@ -105,7 +104,7 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
         state.metrics.ready.set(1 if state.ready else 0)
 
     async def on_recover_streams() -> None:
-        rebuild_streams(state, facts_table, held(topics.facts))
+        rebuild_streams(state, facts_table, held(topics.facts), gaps)
         state.recovered.add("streams")
         state.metrics.ready.set(1 if state.ready else 0)
 
@@ -139,12 +138,10 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     @app.agent(facts_topic, name="streams")
     async def streams(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         # in batches, acked after the body: per key, only its newest fact is written and applied
-        async for batch in batched(stream):
-            for partition, group in by_partition(batch).items():
-                with standing_on(group):
-                    bad = stage.apply_batch(partition, [event.value for event in group])
-                for value, reason in bad:
-                    await handlers.dead(value, reason, "facts")
+        async for partition, records in gaps.tracked_batches(batched(stream), "facts", facts_table):
+            bad = stage.apply_batch(partition, [value for _, value in records])
+            for value, reason in bad:
+                await handlers.dead(value, reason, "facts")
             yield None
 
     @app.on_partitions_revoked.connect
@@ -195,7 +192,7 @@ def install_gap_check(
     app: faust.App, state: WorkerState, gaps: GapKeeper, topics: Topics, interval: float
 ) -> None:
     """The timer that re-reads any offsets of the held partitions no agent absorbed (issue 7)."""
-    roles = {topics.raw: "raw", topics.events: "events"}
+    roles = {topics.raw: "raw", topics.events: "events", topics.facts: "facts"}
 
     @app.timer(interval)  # type: ignore[untyped-decorator]
     async def check_gaps() -> None:

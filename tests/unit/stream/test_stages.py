@@ -29,6 +29,7 @@ from flowgauge.sources import generic
 from flowgauge.stream.batches import by_partition, standing_on
 from flowgauge.stream.facts import Fact, dora_fact, item_fact, supersedes, watermark_fact
 from flowgauge.stream.handlers import Handlers
+from flowgauge.stream.offsets import OffsetSet, table_key
 from flowgauge.stream.stage import StreamStage, hide, restore_streams
 from flowgauge.stream.state import WorkerState
 
@@ -274,3 +275,15 @@ def worker_fed(facts: list[tuple[bytes, bytes]]) -> WorkerState:
     for _, value in facts:
         stage.apply(0, value)
     return state
+
+
+def test_a_rebuild_sets_the_facts_offset_records_aside() -> None:
+    facts, _ = timelines_stage(history(random.Random(4), 3, 0))
+    state, stage = worker(1, [0])
+    for _, value in facts:
+        stage.apply(0, value)
+    record = (table_key("facts", 0), OffsetSet([(0, 5)]).to_bytes())
+    items = [*cast(dict[bytes, bytes], stage.table).items(), record]
+    done = restore_streams(CONFIG, items, [0], 1)
+    assert done.records == [record] and not done.refused
+    assert done.processor.snapshot(0) == state.processor.snapshot(0)
