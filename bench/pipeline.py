@@ -45,9 +45,10 @@ from bench.faust_floor import floor_run
 from flowgauge.engine.item import StreamPlan, derive
 from flowgauge.engine.stored import cached, fingerprint
 from flowgauge.engine.timeline import Timeline
-from flowgauge.keys import partition_for
+from flowgauge.keys import partition_for, stream_facts_key
 from flowgauge.model import FlowEvent, to_micros
 from flowgauge.model.loader import load_config
+from flowgauge.stream.facts import item_fact, sent_key
 
 PARTITIONS = 4  # the worker's default (Settings.partitions)
 PROBE_TIMEOUT = 15.0  # seconds a freshness probe waits for the gauge
@@ -197,34 +198,43 @@ def throughput_run(
 
 
 async def _prefill_changelog(bootstrap: str, prefix: str, items: int) -> None:
-    """Write what a worker's table changelog holds after `items` open items of 3 events each.
+    """Write what a worker's two table changelogs hold after `items` open items of 3 events each.
 
-    The same keys and values the timelines agent writes (`Timeline.to_bytes` with the facts
-    `Processor.apply` derived, engine/stored.py), on the partition
-    the worker writes them to, so the recovered table is the one the pipeline would build.
+    The same keys and values the agents write, on the partitions they write them to: the
+    timelines (`Timeline.to_bytes` with the derived facts, engine/stored.py) and each partition's
+    "facts sent" marker, and the stream stage's facts (stream/facts.py) on the stream's facts
+    partition, so both recovered tables are the ones the pipeline would build.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         await admin.create_topics(
-            [NewTopic(f"{prefix}-timelines-changelog", PARTITIONS, 1)], timeout_ms=10_000
+            [
+                NewTopic(f"{prefix}-{table}-changelog", PARTITIONS, 1)
+                for table in ("timelines", "streamfacts")
+            ],
+            timeout_ms=10_000,
         )
     finally:
         await admin.close()
     stream = load_config(None).stream("delivery")
     plan = StreamPlan.of(stream)
     print_ = fingerprint(stream.name, plan)
-    records = []
+    records = [(sent_key(p), b"1", p) for p in range(PARTITIONS)]
+    facts: list[tuple[bytes, bytes, int]] = []
+    facts_home = partition_for(stream_facts_key("delivery"), PARTITIONS)
     for item in range(items):
         events = [FlowEvent.model_validate(
             {**item_event("rc", item, step, stream="delivery"), "item": f"generic:rc-{item}",
              "source": "generic"}) for step in range(3)]  # fmt: skip
         timeline = Timeline.from_events(events, "delivery")
-        facts = derive(timeline, stream, plan)  # what Processor.apply returns to the agent
-        value = timeline.to_bytes(cached(print_, to_micros(events[-1].at), facts))
+        entry = cached(print_, to_micros(events[-1].at), derive(timeline, stream, plan))
+        key = f"i|delivery|generic:rc-{item}"
         home = partition_for(f"i|generic:rc-{item}".encode(), PARTITIONS)  # keys.py
-        records.append((f"i|delivery|generic:rc-{item}".encode(), value, home))
+        records.append((key.encode(), timeline.to_bytes(entry), home))
+        facts.append((key.encode(), item_fact(key, len(events), entry), facts_home))
     await produce(bootstrap, f"{prefix}-timelines-changelog", records)
+    await produce(bootstrap, f"{prefix}-streamfacts-changelog", facts)
 
 
 def _items_shown(stack: Stack) -> float:

@@ -39,12 +39,12 @@ def _age() -> list[PanelBuilder]:
             + QUANTILE_NOTE,
             [
                 q(
-                    "max by (stream, stage) (flowgauge_work_item_age_seconds"
+                    "sum by (stream, stage) (flowgauge_work_item_age_seconds"
                     f'{{{FS}, quantile="0.85"}})',
                     "{{stage}} p85",
                 ),
                 q(
-                    "max by (stream, stage) (flowgauge_stage_signal_value"
+                    "sum by (stream, stage) (flowgauge_stage_signal_value"
                     f'{{{FS}, signal="aging", measure="sle_seconds"}})',
                     "{{stage}} SLE",
                 ),
@@ -59,7 +59,7 @@ def _age() -> list[PanelBuilder]:
             "Work item age p50 / p85 / p95 and the oldest item (quantile 1) per stage."
             + QUANTILE_NOTE,
             q(
-                f"max by (stream, stage, quantile) (flowgauge_work_item_age_seconds{{{FS}}})",
+                f"sum by (stream, stage, quantile) (flowgauge_work_item_age_seconds{{{FS}}})",
                 "{{stage}} p{{quantile}}",
                 instant=True,
             ),
@@ -68,10 +68,10 @@ def _age() -> list[PanelBuilder]:
         series(
             "Oldest item by stage",
             "Age of the oldest in-progress item per stage (quantile 1). The oldest of the "
-            "stream is the largest over workers, so `max by` is exact here.",
+            "stream comes from the one worker that holds the stream, so `sum by` is exact.",
             [
                 q(
-                    "max by (stream, stage) (flowgauge_work_item_age_seconds"
+                    "sum by (stream, stage) (flowgauge_work_item_age_seconds"
                     f'{{{FS}, quantile="1"}})',
                     "{{stream}}/{{stage}}",
                 )

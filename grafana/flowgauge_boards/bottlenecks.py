@@ -16,9 +16,9 @@ from flowgauge_boards.panels import (
 from flowgauge_boards.promql import F, q
 
 PER_WORKER = (
-    " Signals and scores are computed by each worker over its own partitions; `max by` "
-    "shows a signal if it holds on any worker (as the recording rules in "
-    "deploy/prometheus/rules do)."
+    " Signals and scores of a stream come from the one worker that holds the stream's facts "
+    "(docs/architecture.md), so `sum by` over the workers is the stream's exact value (as in "
+    "the recording rules in deploy/prometheus/rules)."
 )
 
 
@@ -41,7 +41,7 @@ def _signals() -> list[PanelBuilder]:
             "Bottleneck stage over time",
             "`flowgauge_bottleneck`: 1 for the stream's highest-scoring stage (score > 0)."
             + PER_WORKER,
-            q(f"max by (stream, stage) (flowgauge_bottleneck{{{F}}})", "{{stream}}/{{stage}}"),
+            q(f"sum by (stream, stage) (flowgauge_bottleneck{{{F}}})", "{{stream}}/{{stage}}"),
             on_text="bottleneck",
             width=24,
         ),
@@ -51,7 +51,7 @@ def _signals() -> list[PanelBuilder]:
             "of the stream's WIP (0 if none)." + PER_WORKER,
             [
                 q(
-                    f"max by (stream, stage) (flowgauge_bottleneck_score{{{F}}})",
+                    f"sum by (stream, stage) (flowgauge_bottleneck_score{{{F}}})",
                     "{{stream}}/{{stage}}",
                 )
             ],
@@ -61,8 +61,7 @@ def _signals() -> list[PanelBuilder]:
             "How many of the four signals (wip_limit, aging, accumulating, out_of_limits) hold "
             "for each stage." + PER_WORKER,
             q(
-                "sum by (stream, stage) (max by (stream, stage, signal) "
-                f"(flowgauge_stage_signal{{{F}}}))",
+                f"sum by (stream, stage) (flowgauge_stage_signal{{{F}}})",
                 "{{stream}}/{{stage}}",
                 instant=True,
             ),
@@ -74,7 +73,7 @@ def _signals() -> list[PanelBuilder]:
             "(accumulating), a value outside its natural process limits (out_of_limits)."
             + PER_WORKER,
             q(
-                f"max by (stream, stage, signal) (flowgauge_stage_signal{{{F}}})",
+                f"sum by (stream, stage, signal) (flowgauge_stage_signal{{{F}}})",
                 "{{stage}} {{signal}}",
             ),
             on_text="firing",

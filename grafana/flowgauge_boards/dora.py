@@ -13,8 +13,8 @@ from flowgauge_boards.panels import (
 from flowgauge_boards.promql import QUANTILE_NOTE, SUM_NOTE, SV, q
 
 ONE_WORKER = (
-    " A service's DORA events live on one partition, so one worker exposes it; `max by` "
-    "keeps a handover during a rebalance from counting it twice."
+    " All DORA facts live on one facts partition, so one worker exposes every service; "
+    "`sum by` over the workers is exact."
 )
 
 
@@ -48,7 +48,7 @@ def _headline() -> list[PanelBuilder]:
             "Median of commit time to first successful production deployment, over changes "
             "first deployed in window." + QUANTILE_NOTE + ONE_WORKER,
             q(
-                "max by (service) (flowgauge_dora_lead_time_for_changes_seconds"
+                "sum by (service) (flowgauge_dora_lead_time_for_changes_seconds"
                 f'{{{SV}, quantile="0.5"}})',
                 "{{service}}",
             ),
@@ -58,9 +58,8 @@ def _headline() -> list[PanelBuilder]:
         single(
             "Change failure ratio",
             "Successful production deployments in window that an incident is linked to / "
-            "successful production deployments in window. A ratio cannot be summed across "
-            "workers." + ONE_WORKER,
-            q(f"max by (service) (flowgauge_dora_change_failure_ratio{{{SV}}})", "{{service}}"),
+            "successful production deployments in window." + ONE_WORKER,
+            q(f"sum by (service) (flowgauge_dora_change_failure_ratio{{{SV}}})", "{{service}}"),
             unit="percentunit",
             width=6,
         ),
@@ -70,7 +69,7 @@ def _headline() -> list[PanelBuilder]:
             + QUANTILE_NOTE
             + ONE_WORKER,
             q(
-                "max by (service) (flowgauge_dora_time_to_restore_seconds"
+                "sum by (service) (flowgauge_dora_time_to_restore_seconds"
                 f'{{{SV}, quantile="0.5"}})',
                 "{{service}}",
             ),
@@ -101,7 +100,7 @@ def _trends() -> list[PanelBuilder]:
             + ONE_WORKER,
             [
                 q(
-                    "max by (service, quantile) "
+                    "sum by (service, quantile) "
                     f"(flowgauge_dora_lead_time_for_changes_seconds{{{SV}}})",
                     "{{service}} p{{quantile}}",
                 )
@@ -112,7 +111,7 @@ def _trends() -> list[PanelBuilder]:
             "Change failure ratio",
             "Share of successful production deployments in window with a linked incident."
             + ONE_WORKER,
-            [q(f"max by (service) (flowgauge_dora_change_failure_ratio{{{SV}}})", "{{service}}")],
+            [q(f"sum by (service) (flowgauge_dora_change_failure_ratio{{{SV}}})", "{{service}}")],
             unit="percentunit",
         ),
         series(
@@ -122,7 +121,7 @@ def _trends() -> list[PanelBuilder]:
             "docs/dora.md)." + ONE_WORKER,
             [
                 q(
-                    f"max by (service) (flowgauge_dora_deployment_rework_ratio{{{SV}}})",
+                    f"sum by (service) (flowgauge_dora_deployment_rework_ratio{{{SV}}})",
                     "{{service}}",
                 )
             ],
@@ -134,7 +133,7 @@ def _trends() -> list[PanelBuilder]:
             "window." + QUANTILE_NOTE + ONE_WORKER,
             [
                 q(
-                    f"max by (service, quantile) (flowgauge_dora_time_to_restore_seconds{{{SV}}})",
+                    f"sum by (service, quantile) (flowgauge_dora_time_to_restore_seconds{{{SV}}})",
                     "{{service}} p{{quantile}}",
                 )
             ],

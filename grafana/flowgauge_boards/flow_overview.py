@@ -44,14 +44,20 @@ def _headline() -> list[PanelBuilder]:
             "Lead time p85",
             "85th percentile of completed_at - created_at over items completed in window; the "
             "highest over the selected streams." + QUANTILE_NOTE,
-            q(f'max(flowgauge_lead_time_seconds{{{F}, quantile="0.85"}})', "lead p85"),
+            q(
+                f'max(sum by (stream) (flowgauge_lead_time_seconds{{{F}, quantile="0.85"}}))',
+                "lead p85",
+            ),
             unit="s",
         ),
         single(
             "Cycle time p85",
             "85th percentile of completed_at - started_at over started items completed in window; "
             "the highest over the selected streams." + QUANTILE_NOTE,
-            q(f'max(flowgauge_cycle_time_seconds{{{F}, quantile="0.85"}})', "cycle p85"),
+            q(
+                f'max(sum by (stream) (flowgauge_cycle_time_seconds{{{F}, quantile="0.85"}}))',
+                "cycle p85",
+            ),
             unit="s",
         ),
         single(
@@ -94,19 +100,8 @@ def _flow() -> list[PanelBuilder]:
         series(
             "Flow efficiency",
             "Sum of active time / sum of active + wait + blocked time, from started_at to "
-            "completed_at, over items completed in window (a ratio of sums). Combined across "
-            "workers as the per-worker ratios weighted by per-worker throughput: exact with one "
-            "worker per stream; with several it weights by items, not by time (flowgauge does "
-            "not expose the time sums the ratio is made of).",
-            [
-                q(
-                    f"sum by (stream) (flowgauge_flow_efficiency_ratio{{{F}}}"
-                    f" * flowgauge_throughput_items{{{F}}})"
-                    f" / sum by (stream) (flowgauge_throughput_items{{{F}}}"
-                    f" and flowgauge_flow_efficiency_ratio{{{F}}})",
-                    "{{stream}}",
-                )
-            ],
+            "completed_at, over items completed in window (a ratio of sums)." + SUM_NOTE,
+            [q(f"sum by (stream) (flowgauge_flow_efficiency_ratio{{{F}}})", "{{stream}}")],
             unit="percentunit",
         ),
     ]
@@ -121,7 +116,7 @@ def _times_and_quality() -> list[PanelBuilder]:
             "0.95)." + QUANTILE_NOTE,
             [
                 q(
-                    f"max by (stream, quantile) (flowgauge_lead_time_seconds{{{F}}})",
+                    f"sum by (stream, quantile) (flowgauge_lead_time_seconds{{{F}}})",
                     "{{stream}} p{{quantile}}",
                 )
             ],
@@ -133,7 +128,7 @@ def _times_and_quality() -> list[PanelBuilder]:
             + QUANTILE_NOTE,
             [
                 q(
-                    f"max by (stream, quantile) (flowgauge_cycle_time_seconds{{{F}}})",
+                    f"sum by (stream, quantile) (flowgauge_cycle_time_seconds{{{F}}})",
                     "{{stream}} p{{quantile}}",
                 )
             ],
@@ -143,23 +138,10 @@ def _times_and_quality() -> list[PanelBuilder]:
             "Rework and defect ratios",
             "Rework: share of items completed in window that ever moved to an earlier stage (a "
             "reopen counts). Defects: share of items completed in window of a configured defect "
-            "type. Each worker's ratio times its throughput is its count, so the sums rebuild "
-            "the stream's ratio exactly across any number of workers.",
+            "type." + SUM_NOTE,
             [
-                q(
-                    f"sum by (stream) (flowgauge_rework_ratio{{{F}}}"
-                    f" * flowgauge_throughput_items{{{F}}})"
-                    f" / sum by (stream) (flowgauge_throughput_items{{{F}}}"
-                    f" and flowgauge_rework_ratio{{{F}}})",
-                    "{{stream}} rework",
-                ),
-                q(
-                    f"sum by (stream) (flowgauge_defect_ratio{{{F}}}"
-                    f" * flowgauge_throughput_items{{{F}}})"
-                    f" / sum by (stream) (flowgauge_throughput_items{{{F}}}"
-                    f" and flowgauge_defect_ratio{{{F}}})",
-                    "{{stream}} defects",
-                ),
+                q(f"sum by (stream) (flowgauge_rework_ratio{{{F}}})", "{{stream}} rework"),
+                q(f"sum by (stream) (flowgauge_defect_ratio{{{F}}})", "{{stream}} defects"),
             ],
             unit="percentunit",
             width=24,

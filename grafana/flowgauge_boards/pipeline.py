@@ -153,7 +153,7 @@ def _workers() -> list[PanelBuilder]:
             "Worker readiness",
             "`flowgauge_worker_ready` per worker: 1 once recovered and consuming, 0 while it "
             "recovers its table after a start or a rebalance.",
-            [q("max by (instance) (flowgauge_worker_ready)", "{{instance}}")],
+            [q("sum by (instance) (flowgauge_worker_ready)", "{{instance}}")],
         ),
         series(
             "Messages re-read after offset gaps",

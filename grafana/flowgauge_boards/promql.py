@@ -18,11 +18,10 @@ FS = 'stream=~"$stream", stage=~"$stage"'
 SV = 'service=~"$service"'
 
 QUANTILE_NOTE = (
-    " Quantiles cannot be added across workers (the p85 of a union is not a sum or mean of "
-    "per-worker p85s), so this panel takes `max by` over workers: exact when one worker holds "
-    "the stream's partitions, otherwise an upper bound of the stream's quantile."
+    " A stream's quantiles come from the one worker that holds the stream's facts (its stream "
+    "stage, docs/architecture.md), so `sum by` over the workers is the exact quantile."
 )
-SUM_NOTE = " Summed across workers (each exposes only the partitions it holds)."
+SUM_NOTE = " Summed across workers: each series comes from exactly one of them."
 
 
 def q(expr: str, legend: str = "__auto", *, instant: bool = False) -> prometheus.Dataquery:

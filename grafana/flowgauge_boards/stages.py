@@ -36,7 +36,7 @@ def _time_in_stage() -> list[PanelBuilder]:
             "visits added up), over the items that visited it." + QUANTILE_NOTE,
             [
                 q(
-                    "max by (stream, stage) (flowgauge_stage_time_seconds"
+                    "sum by (stream, stage) (flowgauge_stage_time_seconds"
                     f'{{{FS}, quantile="0.85"}})',
                     "{{stream}}/{{stage}}",
                 )
@@ -47,7 +47,7 @@ def _time_in_stage() -> list[PanelBuilder]:
             "Time in stage percentiles (now)",
             "Time in stage, p50 / p85 / p95, per stage." + QUANTILE_NOTE,
             q(
-                f"max by (stream, stage, quantile) (flowgauge_stage_time_seconds{{{FS}}})",
+                f"sum by (stream, stage, quantile) (flowgauge_stage_time_seconds{{{FS}}})",
                 "{{stage}} p{{quantile}}",
                 instant=True,
             ),
@@ -88,12 +88,13 @@ def _wip() -> list[PanelBuilder]:
             "WIP against WIP limits",
             "Items in each stage (solid) and the stage's configured `wip_limit` (dashed). The "
             "limit is read from the bottleneck signal's numbers "
-            '(`flowgauge_stage_signal_value{signal="wip_limit", measure="limit"}`, the same '
-            "on every worker, so `max by`); a stage without a limit has no dashed line." + SUM_NOTE,
+            '(`flowgauge_stage_signal_value{signal="wip_limit", measure="limit"}`, from the '
+            "stream's one worker, so `sum by`); a stage without a limit has no dashed line."
+            + SUM_NOTE,
             [
                 q(f"sum by (stream, stage) (flowgauge_wip_items{{{FS}}})", "{{stage}}"),
                 q(
-                    "max by (stream, stage) (flowgauge_stage_signal_value"
+                    "sum by (stream, stage) (flowgauge_stage_signal_value"
                     f'{{{FS}, signal="wip_limit", measure="limit"}})',
                     "{{stage}} limit",
                 ),

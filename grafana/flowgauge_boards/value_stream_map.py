@@ -6,9 +6,10 @@ the compose stack runs; `FLOWGAUGE_CONFIG=my.yaml python grafana/generate.py` la
 stages (the committed board must stay the built-in's: tests/unit/test_deploy_files.py compares).
 
 Each non-done stage is a box (background from `flowgauge_bottleneck`: orange for the bottleneck)
-with its WIP (`sum`, against the configured limit), its time in stage p85 (`max`, see below) and
+with its WIP (against the configured limit), its time in stage p85 and
 its flow efficiency (its active share of the time the window's completed items spent in it);
-the done stage shows the throughput. Boxes are joined by arrows in config order.
+the done stage shows the throughput. Boxes are joined by arrows in config order. Every query
+sums across workers: each series comes from exactly one worker.
 
 Standalone on purpose (grafana/generate.py calls `render_json`): it imports only the SDK.
 """
@@ -41,9 +42,9 @@ ROWS = (  # (label, legend suffix, unit)
 )
 DESCRIPTION = (
     "The value stream map: each stage of the stream (left to right in config order) with its "
-    "WIP (summed across workers, against the configured limit), its time in stage p85 (read "
-    "with `max` across workers: exact when one worker holds the stream, else an upper bound) "
-    "and its flow efficiency (active share of the time completed items spent in it). The "
+    "WIP (against the configured limit), its time in stage p85 and its flow efficiency "
+    "(active share of the time completed items spent in it); each series comes from one "
+    "worker, so the queries sum across workers. The "
     "bottleneck stage (`flowgauge_bottleneck`) is orange. The live page on the worker's port "
     "(`GET /`) shows the same map with charts; docs/page.md."
 )
@@ -59,7 +60,7 @@ def _targets(stages: Sequence[tuple[str, str]]) -> list[prometheus.Dataquery]:
         queries += [
             (f"sum(flowgauge_wip_items{{{at}}})", f"{name} WIP"),
             (
-                f'max(flowgauge_stage_time_seconds{{{at}, quantile="0.85"}})',
+                f'sum(flowgauge_stage_time_seconds{{{at}, quantile="0.85"}})',
                 f"{name} time in stage p85",
             ),
             (
@@ -67,7 +68,7 @@ def _targets(stages: Sequence[tuple[str, str]]) -> list[prometheus.Dataquery]:
                 f"sum(flowgauge_stage_seconds{{{at}}})",
                 f"{name} efficiency",
             ),
-            (f"max(flowgauge_bottleneck{{{at}}})", f"{name} bottleneck"),
+            (f"sum(flowgauge_bottleneck{{{at}}})", f"{name} bottleneck"),
         ]
     return [
         prometheus.Dataquery()

@@ -14,6 +14,9 @@ processed, so every key must always be written from one partition number: every 
 partitioned by the partition key with Kafka's default hash (murmur2), so the ingester's producer
 and the worker agree without sharing anything but the partition count. An item belongs to one
 stream, so its state key and its partition key name one partition.
+
+*Facts key* (the facts topic, the stream stage's partitioning): a stream's name for its items,
+one key for all of DORA (`facts_key`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ from flowgauge.model import DORA_TYPES, FlowEvent
 
 ITEM_PREFIX = "i|"
 DORA_PREFIX = "d|"
+STREAM_FACTS_PREFIX = "s|"
+#: The facts-topic key of every DORA key: DORA joins an incident's or a deployment's events
+#: across services' keys (an incident resolved without its service lands under `d||<id>`), so
+#: all of DORA is aggregated in one place to stay exact. DORA events are few.
+DORA_FACTS_KEY = b"d|"
 
 
 def dora_key(event: FlowEvent) -> str:
@@ -56,6 +64,22 @@ def partition_key(event: FlowEvent) -> bytes:
     if event.type in DORA_TYPES:
         return (DORA_PREFIX + (event.service or "")).encode()
     return (ITEM_PREFIX + event.item).encode()
+
+
+def facts_key(key: str) -> bytes:
+    """The facts topic's key (so its partition) of a state key: `s|<stream>` for an item, so a
+    stream's facts share one partition and one worker aggregates the stream whole;
+    `DORA_FACTS_KEY` for every DORA key."""
+    if key.startswith(ITEM_PREFIX):
+        return (STREAM_FACTS_PREFIX + key[len(ITEM_PREFIX) :].partition("|")[0]).encode()
+    if key.startswith(DORA_PREFIX):
+        return DORA_FACTS_KEY
+    raise ValueError(f"not a state key: {key!r}")
+
+
+def stream_facts_key(stream: str) -> bytes:
+    """The facts topic's key of a stream's items (`facts_key` of any of its items)."""
+    return (STREAM_FACTS_PREFIX + stream).encode()
 
 
 def raw_record_key(events: Sequence[FlowEvent], delivery_id: str) -> bytes:

@@ -1,9 +1,10 @@
 """The agents' logic without a broker: what the normalize and timelines agents do per message.
 
 The agents are thin: `Handlers.normalize` per raw message (`normalize_delivery`, then apply or
-send on), `Handlers.apply` per event ("add to the key's timeline, write it whole, replace the
-key's contribution"). These tests call that very code with a dict standing in for the table,
-and check it against the batch path and the rebuild after a recovery (`recovery.restore`).
+send on), `Handlers.apply` per event ("add to the key's timeline, write it whole, send the key's
+new fact"), `StreamStage.apply` per fact. These tests call that very code with dicts standing in
+for the tables, and check it against the batch path and the rebuilds after a recovery
+(`recovery.restore`, `stage.restore_streams`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from flowgauge.model.deadletter import DeadLetter
 from flowgauge.model.delivery import Delivery
 from flowgauge.model.loader import load_config, parse_config
 from flowgauge.sources import generic
+from flowgauge.stream.facts import Fact, watermark_fact
 from flowgauge.stream.handlers import Handlers
-from flowgauge.stream.pipeline import normalize_delivery
+from flowgauge.stream.pipeline import encode_event, normalize_delivery
 from flowgauge.stream.recovery import restore
+from flowgauge.stream.stage import StreamStage, restore_streams
 from flowgauge.stream.state import WorkerState
 
 CONFIG = parse_config(
@@ -143,16 +146,26 @@ def test_the_timelines_agent_loop_equals_batch_and_rebuild(seed: int, dup_share:
 
     table: dict[bytes, bytes] = {}
     state = WorkerState(CONFIG, CollectorRegistry())
-    handlers = Handlers(state, table, Unused(), Unused(), partitions=1)
+    handlers = Handlers(state, table, Unused(), Unused(), Unused(), partitions=1)
     for event in delivered:  # what the timelines agent does per message
         handlers.apply(f"i|{event.stream}|{event.item}".encode(), event)
+    # the stream stage of a worker holding the one partition, fed what `flush` would send
+    facts_table: dict[bytes, bytes] = {}
+    state.processor = restore_streams(CONFIG, (), held=[0], partitions=1).processor
+    stage = StreamStage(state, facts_table)
+    for _, fact in handlers.outbox.values():
+        stage.apply(0, fact)
+    stage.apply(0, watermark_fact(state.watermark or 0))
 
-    rebuilt = restore(state, table.items())  # what rebuild() does after a recovery
+    timelines = restore(state, table.items(), unsent=lambda _: False)  # after a recovery
+    rebuilt = restore_streams(CONFIG, facts_table.items(), held=[0], partitions=1)
     batch = Processor.from_events(CONFIG, events)
     wall = 0
     assert state.processor.snapshot(wall) == batch.snapshot(wall)
     assert rebuilt.processor.snapshot(wall) == batch.snapshot(wall)
-    assert rebuilt.timelines == len({(e.stream, e.item) for e in events})
+    assert timelines.timelines == len({(e.stream, e.item) for e in events})
+    assert timelines.watermark == batch.latest_event_micros == state.watermark
+    assert timelines.resend == []  # every stored fact is current: nothing to send again
     applied = state.metrics.events.labels("applied")._value.get()
     duplicates = state.metrics.events.labels("duplicate")._value.get()
     assert (applied, duplicates) == (len(set(events)), len(delivered) - len(set(events)))
@@ -197,7 +210,7 @@ def test_normalize_applies_its_partitions_events_and_sends_the_others_to_theirs(
     state = WorkerState(CONFIG, CollectorRegistry())
     table: dict[bytes, bytes] = {}
     events, dead = Recording(), Recording()
-    handlers = Handlers(state, table, events, dead, partitions=4)
+    handlers = Handlers(state, table, events, dead, Recording(), partitions=4)
     asyncio.run(handlers.normalize(1, record))
     asyncio.run(handlers.normalize(1, b"\xff not a record"))
     homes = {
@@ -211,3 +224,83 @@ def test_normalize_applies_its_partitions_events_and_sends_the_others_to_theirs(
     )
     [(_, value, _)] = dead.sent
     assert DeadLetter.from_bytes(value).reason.startswith("bad delivery record")
+
+
+class CountingTable(dict[bytes, bytes]):
+    """A table that counts its writes."""
+
+    writes = 0
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+def test_a_record_of_many_events_writes_and_sends_each_key_once() -> None:
+    """A delivery of many events (a JSON array, an import) pays per key, not per event, and
+    leaves the very table the events give one by one."""
+    body = [
+        {"id": f"{i}-{k}", "type": "state", "item": f"I{i}", "state": state, "stream": "ops"}
+        | {"at": f"2026-11-0{k + 1}T00:00:00Z"}
+        for i in range(2)
+        for k, state in enumerate(["Todo", "Done", "Todo", "Done", "Todo"])
+    ]
+    body.append(body[3])  # a duplicate inside the record
+    events = generic.normalize({}, body)
+    grouped, facts = CountingTable(), Recording()
+    state = WorkerState(CONFIG, CollectorRegistry())
+    handlers = Handlers(state, grouped, Unused(), Unused(), facts, partitions=1)
+    asyncio.run(handlers.normalize(0, delivery(body).with_events(events).to_bytes()))
+
+    one_by_one: dict[bytes, bytes] = {}
+    single = Handlers(
+        WorkerState(CONFIG, CollectorRegistry()), one_by_one, Unused(), Unused(), Unused(), 1
+    )
+    for event in events:
+        single.apply(f"i|ops|{event.item}".encode(), event)
+    assert grouped.writes == 2 and dict(grouped) == one_by_one
+    assert len(facts.sent) == 2 and {v for _, v in single.outbox.values()} == {
+        v for _, v, _ in facts.sent
+    }
+    applied = state.metrics.events.labels("applied")._value.get()
+    assert (applied, state.metrics.events.labels("duplicate")._value.get()) == (10, 1)
+
+
+def test_a_batch_of_records_leaves_the_table_records_one_by_one_leave() -> None:
+    """The agents' batches (many records, events of a key spread over them) give the very table
+    and facts that the records give one at a time, with one write per key per batch."""
+    rng = random.Random(9)
+    events = _events(rng, 6)
+    rng.shuffle(events)
+    records = [(f"i|{e.stream}|{e.item}".encode(), encode_event(e)) for e in events]
+    bodies = []
+    for e in events:  # the same events as deliveries of one event each
+        body: dict[str, str | None] = {"id": e.id, "type": e.type, "at": e.at.isoformat()}
+        body |= {"item": e.item.split(":", 1)[1], "stream": e.stream, "state": e.state}
+        bodies.append(delivery([body]).with_events(generic.normalize({}, body)).to_bytes())
+
+    def run(batched: bool) -> tuple[CountingTable, Recording]:
+        table, facts = CountingTable(), Recording()
+        handlers = Handlers(
+            WorkerState(CONFIG, CollectorRegistry()), table, Unused(), Unused(), facts, 1
+        )
+
+        async def go() -> None:
+            if batched:
+                await handlers.apply_records(records[:20])
+                await handlers.normalize_batch(0, bodies[20:])
+            else:
+                for key, value in records[:20]:
+                    await handlers.apply_record(key, value)
+                for body in bodies[20:]:
+                    await handlers.normalize(0, body)
+
+        asyncio.run(go())
+        return table, facts
+
+    (grouped, grouped_facts), (single, single_facts) = run(True), run(False)
+    assert dict(grouped) == dict(single)
+    assert grouped.writes == len({k for k, _ in records[:20]}) + len({k for k, _ in records[20:]})
+    assert grouped.writes < single.writes
+    latest = {Fact.from_bytes(v).key: v for _, v, _ in single_facts.sent}
+    assert {Fact.from_bytes(v).key: v for _, v, _ in grouped_facts.sent} == latest

@@ -35,6 +35,24 @@ dora:
 """
 
 
+STREAMS = ("delivery", "platform", "support", "research")
+
+
+def several_streams(streams: tuple[str, ...] = STREAMS) -> str:
+    """EVENT_CLOCK_CONFIG's stream under several names: with several workers, streams land on
+    different facts partitions, hence workers (docs/architecture.md)."""
+    head, _, rest = EVENT_CLOCK_CONFIG.partition("streams:\n")
+    block, _, dora = rest.partition("dora:\n")
+    copies = "".join(block.replace("name: delivery", f"name: {name}") for name in streams)
+    return f"{head}streams:\n{copies}dora:\n{dora}"
+
+
+def spread(events: list[dict[str, Any]], streams: tuple[str, ...] = STREAMS) -> None:
+    """Give each item of `item_history` one of `streams` (its explicit `stream`), in place."""
+    for event in events:
+        event["stream"] = streams[int(event["item"].split("-")[1]) % len(streams)]
+
+
 def _at(rng: random.Random, base: datetime, max_hours: int) -> datetime:
     return base + timedelta(
         minutes=rng.randint(1, max_hours * 60), milliseconds=rng.randint(0, 999)

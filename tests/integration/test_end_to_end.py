@@ -146,6 +146,10 @@ def test_shuffled_duplicated_scenario_equals_the_batch_report(stack: Stack, tmp_
         return sample_value(text, "flowgauge_events_total", outcome="applied") == applied
 
     wait_until(caught_up, 120, interval=0.5, what=f"{applied} events applied")
+    # then the stream stage, one topic hop behind the timelines (docs/architecture.md)
+    wait_until(
+        lambda: gauges(stack.metrics()) == expected, 30, 0.5, what="the stream stage caught up"
+    )
     assert gauges(stack.metrics()) == expected
 
 
@@ -192,4 +196,9 @@ def test_forecasts_live_equal_the_batch_report(stack: Stack, tmp_path: Path) -> 
         return sample_value(text, "flowgauge_events_total", outcome="applied") == len(events)
 
     wait_until(caught_up, 120, interval=0.5, what=f"{len(events)} events applied")
-    assert gauges(stack.metrics(), FORECAST_FAMILIES) == expected
+    wait_until(
+        lambda: gauges(stack.metrics(), FORECAST_FAMILIES) == expected,
+        30,
+        0.5,
+        what="the stream stage caught up",
+    )

@@ -1,74 +1,59 @@
 """Two workers share the partitions; one dies; the survivor takes its partitions.
 
-While both run, each exposes only the partitions it holds, so the PromQL the boards use
-(`sum by (stream, stage)`) over both equals the report. After one is killed, the survivor
+Every series comes from exactly one worker (the stream stage of the worker holding the stream's
+facts partition, docs/architecture.md), so while both run, `sum by` over both equals the report
+for every flow, DORA and forecast family, quantiles included. After one is killed, the survivor
 alone equals the report, and the dead one's series are gone with it.
 """
 
 from __future__ import annotations
 
-import math
 import random
 import signal
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
 
 import pytest
-from compare import record, report_text
-from scenario import EVENT_CLOCK_CONFIG, item_history, post_generic, shuffled_with_duplicates
+from compare import Sample, gauges, record, report_text
+from scenario import (
+    dora_history,
+    item_history,
+    post_generic,
+    several_streams,
+    shuffled_with_duplicates,
+    spread,
+)
 from stackkit import Stack, wait_until
-
-from flowgauge.report import samples
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-# Counts and sums add up across workers whatever each worker's `now` is, as long as the window
-# holds everything: a ten-year window, no SLE (breaches depend on `now`).
-LONG_WINDOW = EVENT_CLOCK_CONFIG.replace("window: 30d", "window: 3650d").replace(
-    "    sle: 5d\n", ""
-)
-SUMMABLE = (
-    "flowgauge_wip_items",
-    "flowgauge_blocked_items",
-    "flowgauge_throughput_items",
-    "flowgauge_stage_seconds",
-)
+Series = tuple[str, tuple[tuple[str, str], ...]]
 
 
-Key = tuple[str, tuple[tuple[str, str], ...]]
-
-
-def summed(texts: list[str]) -> dict[Key, float]:
-    """`sum by (all labels)` of the summable families over the workers' scrapes."""
-    total: dict[Key, float] = defaultdict(float)
+def summed(texts: list[str]) -> tuple[list[Sample], list[Series]]:
+    """`sum by (all labels)` over the workers' scrapes, and the series shown by two of them."""
+    total: defaultdict[Series, float] = defaultdict(float)
+    shown: defaultdict[Series, int] = defaultdict(int)
     for text in texts:
-        for name, labels, value in samples(text):
-            if name in SUMMABLE:
-                total[(name, labels)] += value
-    return dict(total)
-
-
-def differences(got: dict[Key, float], want: dict[Key, float]) -> list[tuple[Key, Any, float]]:
-    """Samples that differ; sums of floats from two workers compare to 1e-9 relative."""
-    out = [
-        (k, got.get(k), v)
-        for k, v in want.items()
-        if got.get(k) is None or not math.isclose(got[k], v, rel_tol=1e-9, abs_tol=1e-6)
-    ]
-    return out + [(k, v, float("nan")) for k, v in got.items() if k not in want]
+        for name, labels, value in gauges(text):
+            total[(name, labels)] += value
+            shown[(name, labels)] += 1
+    twice = sorted(series for series, n in shown.items() if n > 1)
+    return sorted((n, ls, v) for (n, ls), v in total.items()), twice
 
 
 def test_two_workers_sum_to_the_report_and_the_survivor_takes_over(
     stack: Stack, tmp_path: Path
 ) -> None:
     config = tmp_path / "flow.yaml"
-    config.write_text(LONG_WINDOW)
+    config.write_text(several_streams())
     stack.config = config
     rng = random.Random(77)
     events = item_history(rng, 200)
+    spread(events)
+    events += dora_history(rng, 30)
     recorded = record(events, tmp_path / "events.jsonl")
-    expected = summed([report_text(config, recorded)])
+    expected = gauges(report_text(config, recorded))
 
     stack.start_ingester()
     stack.start_worker("w1")
@@ -78,29 +63,25 @@ def test_two_workers_sum_to_the_report_and_the_survivor_takes_over(
         status, body = post_generic(stack.ingest_url, stack.secret, delivered[start : start + 50])
         assert status == 202, body
 
-    def both_equal() -> bool | str:
+    seen: list[str] = []
+
+    def both_exact() -> bool:
         texts = [stack.metrics("w1"), stack.metrics("w2")]
-        shares = [sum(v for (n, _), v in summed([t]).items() if n == SUMMABLE[0]) for t in texts]
-        total = summed(texts)
-        diff = differences(total, expected)
-        if not diff and all(s > 0 for s in shares):
+        total, twice = summed(texts)
+        shares = [len(gauges(text)) for text in texts]
+        if total == expected and not twice and all(shares):
             return True
-        return f"shares {shares}; differs: {diff[:6]}"
-
-    seen: list[bool | str] = []
-
-    def check() -> bool:
-        seen.append(both_equal())
-        return seen[-1] is True
+        seen.append(f"shares {shares}; twice {twice[:4]}; differs {total != expected}")
+        return False
 
     try:
-        wait_until(check, 120, interval=1.0, what="w1 + w2 equal to the report, both holding")
+        wait_until(both_exact, 120, interval=1.0, what="w1 + w2 equal to the report, both holding")
     except AssertionError as exc:
-        raise AssertionError(f"{exc}: {seen[-1]}") from None
+        raise AssertionError(f"{exc}: {seen[-1] if seen else ''}") from None
 
     stack.stop("w2", sig=signal.SIGKILL)
     wait_until(
-        lambda: not differences(summed([stack.metrics("w1")]), expected),
+        lambda: gauges(stack.metrics("w1")) == expected,
         120,
         1.0,
         what="the survivor alone equal to the report",

@@ -158,18 +158,31 @@ def test_queries_name_only_metrics_that_exist_and_variables_the_board_defines() 
                 assert variable in defined, f"{name}: ${variable} is not defined in {expr}"
 
 
-def test_quantile_gauges_are_never_summed() -> None:
-    quantiles = {f.name for f in (*FLOW_FAMILIES, *DORA_FAMILIES) if "quantile" in f.labels}
-    quantiles.add("flowgauge_event_delay_seconds")
+def test_every_flow_and_dora_family_is_read_with_sum_by() -> None:
+    """Every series comes from exactly one worker (CONTRACT.md), so `sum by` over the workers
+    is exact, quantiles included: no `max by` upper bound is left on a board or in a rule."""
+    families = {f.name for f in (*FLOW_FAMILIES, *DORA_FAMILIES)}
+    read: set[str] = set()
     for name, board in boards().items():
         for panel in panels(board):
             for target in panel.get("targets", []):
                 expr = target["expr"]
-                for metric in quantiles & set(re.findall(r"flowgauge_[a-z_]+", expr)):
-                    assert re.search(rf"max(?: by \([^)]*\))? ?\({metric}\b", expr), (
-                        f"{name}: {panel['title']}: {metric} must be read with max by"
+                # the ingester's own gauges (data health) may take max across ingesters
+                for metric in families & set(re.findall(r"flowgauge_[a-z_]+", expr)):
+                    assert not re.search(rf"max(?: by \([^)]*\))? ?\({metric}\b", expr), (
+                        f"{name}: {panel['title']}: {expr}"
                     )
-                    assert "ax by" in panel["description"] or "`max" in panel["description"]
+                    assert re.search(rf"sum(?: by \([^)]*\))? ?\({metric}\b", expr), (
+                        f"{name}: {panel['title']}: {metric} must be read with sum by"
+                    )
+                    read.add(metric)
+    assert "flowgauge_lead_time_seconds" in read and "flowgauge_bottleneck" in read
+    for rules in sorted(RULES.glob("*.yml")):
+        text = rules.read_text()
+        for metric in families:  # the ingester's own gauges (data health) may take max
+            assert not re.search(rf"max(?: by \([^)]*\))? ?\(\s*{metric}\b", text), (
+                f"{rules.name} combines workers' {metric} with max"
+            )
 
 
 # -- provisioning and compose -------------------------------------------------------------------

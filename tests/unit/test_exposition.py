@@ -18,6 +18,7 @@ from flowgauge.exposition import (
     DEAD_LETTER_SOURCES,
     DELIVERY_OUTCOMES,
     EVENT_OUTCOMES,
+    FACT_OUTCOMES,
     TOPIC_ROLES,
     WEBHOOK_OUTCOMES,
 )
@@ -25,6 +26,7 @@ from flowgauge.ingest.app import Ingester
 from flowgauge.model import FlowConfig, Stage, StreamConfig
 from flowgauge.settings import Settings
 from flowgauge.sources import REGISTRY
+from flowgauge.stream.stage import restore_streams
 from flowgauge.stream.state import WorkerState
 
 Series = dict[str, dict[frozenset[tuple[str, str]], float]]
@@ -61,10 +63,11 @@ def fresh_ingester(tmp_path: Path) -> Series:
     return series(registry)
 
 
-def fresh_worker() -> Series:
-    return series(
-        WorkerState(config=CONFIG, registry=CollectorRegistry(auto_describe=True)).registry
-    )
+def fresh_worker(held: bool = True) -> Series:
+    """A worker just recovered with nothing stored; `held`: it holds every facts partition."""
+    state = WorkerState(config=CONFIG, registry=CollectorRegistry(auto_describe=True))
+    state.processor = restore_streams(CONFIG, (), [0] if held else [], partitions=1).processor
+    return series(state.registry)
 
 
 def test_ingester_shows_every_source_and_outcome_at_zero(tmp_path: Path) -> None:
@@ -86,7 +89,8 @@ def test_worker_counters_start_at_zero_for_every_known_label() -> None:
         labels(source=s): 0.0 for s in DEAD_LETTER_SOURCES
     }
     assert got["flowgauge_reread_messages_total"] == {labels(role=r): 0.0 for r in TOPIC_ROLES}
-    assert set(DEAD_LETTER_SOURCES) == {*REGISTRY, "raw", "events"}
+    assert set(DEAD_LETTER_SOURCES) == {*REGISTRY, "raw", "events", "facts"}
+    assert got["flowgauge_facts_total"] == {labels(outcome=o): 0.0 for o in FACT_OUTCOMES}
 
 
 def test_worker_shows_each_configured_stream_and_stage_at_zero() -> None:

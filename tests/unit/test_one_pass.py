@@ -28,7 +28,8 @@ from flowgauge.settings import Settings
 from flowgauge.signing import sha256_signature
 from flowgauge.sources import REGISTRY, Headers
 from flowgauge.stream.handlers import Handlers
-from flowgauge.stream.state import WorkerState
+from flowgauge.stream.stage import StreamStage
+from flowgauge.stream.state import STAGES, WorkerState
 
 SECRET = "s3cret-one-pass"
 PARTITIONS = 4
@@ -128,10 +129,11 @@ def work(records: list[tuple[str, bytes, bytes]]) -> tuple[dict[bytes, bytes], W
     """The worker's handlers over the raw records, then over what they sent to the events
     topic: every event lands in the table, whichever partition its record came in on."""
     state = WorkerState(CONFIG, CollectorRegistry())
-    state.ready = True
+    state.recovered.update(STAGES)
+    state.processor.expose(None, dora=True)  # one worker holding every facts partition
     table: dict[bytes, bytes] = {}
-    events, dead = Topic(), Topic()
-    handlers = Handlers(state, table, events, dead, PARTITIONS)
+    events, dead, facts = Topic(), Topic(), Topic()
+    handlers = Handlers(state, table, events, dead, facts, PARTITIONS)
 
     async def go() -> None:
         for topic, key, value in records:
@@ -141,6 +143,10 @@ def work(records: list[tuple[str, bytes, bytes]]) -> tuple[dict[bytes, bytes], W
             assert event_key is not None and event_value is not None
             await handlers.apply_record(event_key, event_value)
         assert dead.sent == []
+        stage = StreamStage(state, {})
+        for _, fact, partition in facts.sent:  # the stream stage, after the timelines stage
+            assert partition is not None
+            stage.apply(partition, fact)
 
     asyncio.run(go())
     return table, state

@@ -282,7 +282,7 @@ def test_outage_spools_with_group_commit_then_forwards_in_order(
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", counted_fsync)
-    topics = Topics("raw", "events", "dead", "alerts")
+    topics = Topics("raw", "events", "dead", "alerts", "facts")
 
     async def scenario() -> None:
         broker = StubBroker()
@@ -314,7 +314,7 @@ def test_outage_spools_with_group_commit_then_forwards_in_order(
 
 
 def test_a_full_spool_answers_unavailable(tmp_path: Path) -> None:
-    topics = Topics("raw", "events", "dead", "alerts")
+    topics = Topics("raw", "events", "dead", "alerts", "facts")
 
     async def scenario() -> None:
         broker = StubBroker()

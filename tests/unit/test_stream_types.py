@@ -60,8 +60,11 @@ def test_type_defaults_to_development_and_each_stream_has_one() -> None:
 def test_stream_info_is_1_for_every_configured_stream_from_the_start() -> None:
     config = parse_config(STREAMS, "s.yaml")
     expected = {"onboarding": "operational", "delivery": "development", "platform": "supporting"}
-    # the worker's /metrics, fresh (no event yet), and the report's prom text
+    # a fresh worker shows a stream's series once it holds the stream (every series from one
+    # worker: stream/stage.py); holding them all, before any event, it shows every type
     worker = WorkerState(config=config, registry=CollectorRegistry(auto_describe=True))
+    assert info(generate_latest(worker.registry).decode()) == {}
+    worker.processor.expose(None, dora=True)
     assert info(generate_latest(worker.registry).decode()) == expected
     assert info(render(Processor(config).snapshot(0)).decode()) == expected
 

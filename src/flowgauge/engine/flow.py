@@ -8,7 +8,7 @@ The live worker calls `apply` with the stored timeline of an item each time it c
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 
 from flowgauge.engine.aggregate import StreamAggregate
 from flowgauge.engine.item import ItemFacts, derive
@@ -52,6 +52,11 @@ class FlowState:
         self.apply_facts(stream, item, facts)
         return facts
 
+    def derive(self, stream: str, timeline: Timeline) -> ItemFacts | None:
+        """The facts `apply` would put, without putting them (the timelines stage's job)."""
+        aggregate = self._aggregate(stream)
+        return derive(timeline, aggregate.stream, aggregate.plan)
+
     def apply_facts(self, stream: str, item: str, facts: ItemFacts | None) -> None:
         """`apply` with the facts already derived (a rebuild from cached facts, engine/stored)."""
         self._aggregate(stream).put(item, facts)
@@ -85,13 +90,25 @@ class FlowState:
         for aggregate in self._streams.values():
             aggregate.end_load()
 
-    def metrics(self, now_micros: int) -> list[StreamMetrics]:
-        """Every stream's gauges at `now`, in config order."""
-        return [aggregate.metrics(now_micros) for aggregate in self._streams.values()]
+    def metrics(
+        self, now_micros: int, streams: Container[str] | None = None
+    ) -> list[StreamMetrics]:
+        """Every stream's (of `streams`, None: all) gauges at `now`, in config order."""
+        return [
+            aggregate.metrics(now_micros)
+            for name, aggregate in self._streams.items()
+            if streams is None or name in streams
+        ]
 
-    def signals(self, now_micros: int) -> list[StreamSignals]:
-        """Every stream's bottleneck signals at `now`, in config order."""
-        return [aggregate.signals(now_micros) for aggregate in self._streams.values()]
+    def signals(
+        self, now_micros: int, streams: Container[str] | None = None
+    ) -> list[StreamSignals]:
+        """Every stream's (of `streams`, None: all) bottleneck signals at `now`, in config order."""
+        return [
+            aggregate.signals(now_micros)
+            for name, aggregate in self._streams.items()
+            if streams is None or name in streams
+        ]
 
     def _aggregate(self, stream: str) -> StreamAggregate:
         try:

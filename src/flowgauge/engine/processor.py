@@ -10,18 +10,23 @@ pull request: `dora_key`). The DORA engine joins a service's entities across key
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 
 import orjson
 
 from flowgauge.engine.dora import DoraState
 from flowgauge.engine.flow import FlowState
-from flowgauge.engine.snapshot import Snapshot
+from flowgauge.engine.snapshot import Snapshot, StreamSignals
 from flowgauge.engine.stored import Cached, cached, facts_from_json
 from flowgauge.engine.timeline import Timeline
 from flowgauge.keys import DORA_PREFIX, ITEM_PREFIX, state_key
 from flowgauge.model import DORA_TYPES, MICROS, FlowConfig, FlowEvent, to_micros
+
+
+def last_micros(timeline: Timeline) -> int | None:
+    """The time of a timeline's latest event (None: no events)."""
+    return to_micros(timeline.events[-1].at) if timeline.events else None
 
 
 def route(config: FlowConfig, event: FlowEvent) -> FlowEvent | None:
@@ -50,6 +55,44 @@ class Processor:
         self.flow = FlowState(config)
         self.dora = DoraState(config.dora)
         self.latest_event_micros: int | None = None
+        self.exposed: frozenset[str] | None = None  # None: every stream (a report)
+        self.exposes_dora = True
+
+    def entry(self, key: str, timeline: Timeline) -> Cached | None:
+        """What an item's timeline contributes, as stored beside it (engine/stored.py), without
+        applying it: the timelines stage derives, the stream stage applies. None for DORA keys."""
+        if not key.startswith(ITEM_PREFIX):
+            return None
+        stream = key[len(ITEM_PREFIX) :].partition("|")[0]
+        facts = self.flow.derive(stream, timeline)
+        return cached(self.flow.fingerprint(stream), last_micros(timeline), facts)
+
+    def put_entry(self, key: str, entry: Cached) -> bool:
+        """Replace an item's contribution by a stored entry derived elsewhere (the timelines
+        stage); False, and nothing applied, when the entry was derived under another config
+        (another fingerprint) or the key is not an item of a configured stream."""
+        if not self.accepts(key) or not key.startswith(ITEM_PREFIX):
+            return False
+        stream, _, item = key[len(ITEM_PREFIX) :].partition("|")
+        if entry[0] != self.flow.fingerprint(stream):
+            return False
+        self.flow.apply_facts(stream, item, None if entry[2] is None else facts_from_json(entry[2]))
+        self._saw(entry[1])
+        return True
+
+    def see(self, micros: int) -> None:
+        """An event time seen elsewhere (another worker's timelines): `now` of `clock: event`."""
+        self._saw(micros)
+
+    def expose(self, streams: Collection[str] | None, dora: bool) -> None:
+        """Show only these streams (None: all) and DORA only if `dora`: a worker shows what it
+        holds the facts of, so that every series comes from exactly one worker."""
+        self.exposed = None if streams is None else frozenset(streams)
+        self.exposes_dora = dora
+
+    def signals(self, now_micros: int) -> list[StreamSignals]:
+        """The bottleneck signals of the streams this processor shows."""
+        return self.flow.signals(now_micros, self.exposed)
 
     def apply(self, key: str, timeline: Timeline) -> Cached | None:
         """Replace the contribution of `key` with that of its (whole, deduplicated) timeline.
@@ -57,7 +100,7 @@ class Processor:
         Returns what to store beside an item's timeline (`Timeline.to_bytes(cached=...)`) so a
         rebuild can skip re-deriving it (engine/stored.py); None for DORA keys.
         """
-        last = to_micros(timeline.events[-1].at) if timeline.events else None
+        last = last_micros(timeline)
         entry: Cached | None = None
         if key.startswith(ITEM_PREFIX):
             stream, _, item = key[len(ITEM_PREFIX) :].partition("|")
@@ -124,15 +167,23 @@ class Processor:
         return wall_micros
 
     def snapshot(self, wall_micros: int) -> Snapshot:
-        now = self.now_micros(wall_micros)
+        now, shown = self.now_micros(wall_micros), self.exposed
         return Snapshot(
             now_seconds=now / MICROS,
-            streams=tuple(self.flow.metrics(now)),
-            services=tuple(self.dora.metrics(now)),
-            unmapped_states=dict(self.flow.unmapped),
-            signals=tuple(self.flow.signals(now)),
-            stream_types={s.name: s.type for s in self.config.streams},
-            unmapped_by_state={s: dict(n) for s, n in self.flow.unmapped_by_state.items()},
+            streams=tuple(self.flow.metrics(now, shown)),
+            services=tuple(self.dora.metrics(now)) if self.exposes_dora else (),
+            unmapped_states={
+                k: v for k, v in self.flow.unmapped.items() if shown is None or k in shown
+            },
+            signals=tuple(self.flow.signals(now, shown)),
+            stream_types={
+                s.name: s.type for s in self.config.streams if shown is None or s.name in shown
+            },
+            unmapped_by_state={
+                s: dict(n)
+                for s, n in self.flow.unmapped_by_state.items()
+                if shown is None or s in shown
+            },
         )
 
     @classmethod

@@ -24,9 +24,12 @@ EVENT_OUTCOMES = ("applied", "duplicate", "unrouted", "dropped")
 #: `flowgauge_deliveries_total{outcome}`: what the worker made of each raw delivery.
 DELIVERY_OUTCOMES = ("normalized", "ignored", "unrouted", "dead_letter")
 #: Topic roles the worker consumes (`flowgauge_reread_messages_total{role}`).
-TOPIC_ROLES = ("raw", "events")
+TOPIC_ROLES = ("raw", "events", "facts")
+#: `flowgauge_facts_total{outcome}`: what the stream stage made of each facts record
+#: (applied; same: not newer than the stored fact; stale: derived under another config).
+FACT_OUTCOMES = ("applied", "same", "stale")
 #: `flowgauge_dead_letters_total{source}`: a source, or the topic role of a record that is no
-#: delivery (`raw`) or no event (`events`) at all.
+#: delivery (`raw`), no event (`events`) or no fact (`facts`) at all.
 DEAD_LETTER_SOURCES = (*SOURCES, *TOPIC_ROLES)
 
 
@@ -46,6 +49,7 @@ class WorkerMetrics:
     dead_letters: Counter
     ready: Gauge
     reread: Counter
+    facts: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> WorkerMetrics:
@@ -91,6 +95,16 @@ class WorkerMetrics:
                     registry=registry,
                 ),
                 TOPIC_ROLES,
+            ),
+            facts=_at_zero(
+                Counter(
+                    "flowgauge_facts",
+                    "Facts records of the stream stage by outcome (applied; same: not newer than "
+                    "the stored fact; stale: derived under another config).",
+                    ["outcome"],
+                    registry=registry,
+                ),
+                FACT_OUTCOMES,
             ),
         )
 

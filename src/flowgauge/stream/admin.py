@@ -26,7 +26,8 @@ log = logging.getLogger(__name__)
 
 
 async def ensure_topics(settings: Settings, timeout_ms: int = 10_000) -> None:
-    """Create the project's topics with `settings.partitions` partitions if they are missing."""
+    """Create the project's topics and the tables' changelogs with `settings.partitions`
+    partitions if they are missing."""
     topics = Topics.of(settings)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=timeout_ms)
     await admin.start()
@@ -36,6 +37,19 @@ async def ensure_topics(settings: Settings, timeout_ms: int = 10_000) -> None:
         wanted = [
             NewTopic(name, num_partitions=settings.partitions, replication_factor=replicas)
             for name in topics.all()
+            if name not in existing
+        ]
+        # The tables' changelogs too (compacted, as Faust makes them): a table written before
+        # Faust's own metadata knows a changelog it just created crashes its agent
+        # (PartitionsMismatch), which drops the agent's fetched batch.
+        wanted += [
+            NewTopic(
+                name,
+                num_partitions=settings.partitions,
+                replication_factor=replicas,
+                topic_configs={"cleanup.policy": "compact"},
+            )
+            for name in topics.changelogs()
             if name not in existing
         ]
         if wanted:

@@ -177,7 +177,7 @@ def install_alerts(
             return
         processor = state.processor
         now = processor.now_micros(state.clock())
-        for change in publisher.changes(processor.flow.signals(now), now):
+        for change in publisher.changes(processor.signals(now), now):
             try:
                 await topic.send(key="|".join(change.key).encode(), value=change.payload)
             except Exception:  # the broker is away: announce it at the next tick instead

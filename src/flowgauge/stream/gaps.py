@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
+from faust.types import EventT
 
 from flowgauge.stream import admin
+from flowgauge.stream.batches import by_partition, standing_on
 from flowgauge.stream.offsets import REPAIR_KEY, TABLE_PREFIX, OffsetSet, table_key
 
 log = logging.getLogger(__name__)
@@ -99,6 +101,27 @@ class GapKeeper:
             finally:
                 self.absorbed(role, partition, offset, table)
 
+    async def tracked_batches(
+        self, batches: AsyncIterator[Sequence[EventT[Any]]], role: str, table: Store
+    ) -> AsyncIterator[tuple[int, list[tuple[bytes | None, bytes]]]]:
+        """`tracked` for a stream taken in batches (`take_events`, acked after each batch): per
+        batch and partition, its records in order, while the group's partition is the current
+        event (`batches.standing_on`: table writes go to that partition's changelog). Repair
+        markers are consumed after the group's records, and each offset is recorded once the
+        group is handled."""
+        async for batch in batches:
+            for partition, group in by_partition(batch).items():
+                with standing_on(group):
+                    records = [(e.key, e.value) for e in group if e.key != REPAIR_KEY]
+                    try:
+                        if records:
+                            yield partition, records
+                    finally:
+                        for event in group:
+                            if event.key == REPAIR_KEY:
+                                self.repaired(role, partition, event.value, table)
+                            self.absorbed(role, partition, event.message.offset, table)
+
     def repaired(self, role: str, partition: int, marker: bytes, table: Store) -> None:
         """A repair marker: the copies of [from, to) are below it, so the hole is closed."""
         data = orjson.loads(marker)
@@ -110,11 +133,13 @@ class GapKeeper:
         table[table_key(role, partition)] = self.sets[key].to_bytes()
         self._persisted_at[key] = self.clock()
 
-    def load(self, items: Iterable[tuple[bytes, bytes]]) -> None:
-        """After recovery: the persisted records of the partitions this worker now holds."""
-        self.sets.clear()
-        self.pending.clear()
-        self._persisted_at.clear()
+    def load(self, items: Iterable[tuple[bytes, bytes]], roles: Iterable[str]) -> None:
+        """After recovery: the persisted records of `roles` (those one table holds) of the
+        partitions this worker now holds."""
+        gone = set(roles)
+        for kept in (self.sets, self.pending, self._persisted_at):
+            for held in [held for held in kept if held[0] in gone]:
+                del kept[held]
         for key, value in items:
             role, _, partition = key.decode()[len(TABLE_PREFIX) :].partition("|")
             self.sets[(role, int(partition))] = OffsetSet.from_bytes(value)

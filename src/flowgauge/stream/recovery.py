@@ -1,8 +1,11 @@
-"""After a recovery: the processor rebuilt from exactly the table's timelines.
+"""After a recovery of the timelines table: the watermark back, and facts sent again if needed.
 
-The table then holds the worker's active partitions only (`table_standby_replicas=0`); the
-processor is built from them, the gap keeper gets its persisted offset records back, and the
-worker is ready. No aggregate is ever persisted, so nothing else needs restoring.
+The table then holds the worker's active partitions only (`table_standby_replicas=0`). The
+timelines stage keeps no aggregate (the stream stage does, `stream/stage.py`): a rebuild reads
+the latest event time (the watermark), gives the gap keeper its offset records back, and sends
+the facts of keys the stream stage may not have: those whose stored facts another config derived
+(a changed stage mapping: re-derived here), and every key of a partition not yet marked as sent
+(a store written before the facts topic existed).
 """
 
 from __future__ import annotations
@@ -10,14 +13,19 @@ from __future__ import annotations
 import gc
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
+import orjson
 from faust.stores.base import SerializedStore
 
-from flowgauge.engine.processor import Processor
+from flowgauge.engine.processor import last_micros
+from flowgauge.engine.stored import Cached
+from flowgauge.engine.timeline import Timeline
+from flowgauge.keys import ITEM_PREFIX, facts_key, partition_for
+from flowgauge.stream.facts import SENT_PREFIX, dora_fact, item_fact, sent_key
 from flowgauge.stream.gaps import GapKeeper
 from flowgauge.stream.state import WorkerState
 
@@ -31,6 +39,14 @@ class StoredTable(Protocol):
     def data(self) -> object: ...
 
     def items(self) -> Iterable[tuple[bytes, bytes]]: ...
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+
+class Send(Protocol):
+    """Send one (facts key, fact) record to the facts topic."""
+
+    async def __call__(self, key: bytes, value: bytes) -> None: ...
 
 
 @contextmanager
@@ -63,42 +79,101 @@ def stored_items(table: StoredTable) -> Iterable[tuple[bytes, bytes]]:
     return table.items()
 
 
+def home_partition(key: str, partitions: int) -> int:
+    """The timelines partition of a state key (`keys.partition_key` of its events)."""
+    kind, _, rest = key.partition("|")
+    scope = rest.partition("|")[2] if kind == "i" else rest.partition("|")[0]
+    return partition_for(f"{kind}|{scope}".encode(), partitions)
+
+
 @dataclass
 class Restored:
-    """What one pass over the table gave: the processor, the offset records, what was left out."""
+    """What one pass over the timelines table gave: the watermark, the offset records, the
+    facts to send again, what was left out."""
 
-    processor: Processor
     records: list[tuple[bytes, bytes]] = field(default_factory=list)
+    watermark: int | None = None
     timelines: int = 0
+    #: (state key, its event count, its timeline or its valid stored facts)
+    resend: list[tuple[str, int, Timeline | Cached]] = field(default_factory=list)
     left_out: Counter[str] = field(default_factory=Counter)  # per stream no longer configured
 
+    def saw(self, micros: int | None) -> None:
+        if micros is not None and (self.watermark is None or micros > self.watermark):
+            self.watermark = micros
 
-def restore(state: WorkerState, items: Iterable[tuple[bytes, bytes]]) -> Restored:
-    """One pass: timelines into a new processor, offset records set aside."""
-    done = Restored(Processor(state.config))
-    with without_cyclic_gc(), done.processor.loading():
-        for key, value in items:
-            if GapKeeper.is_record_key(key):
-                done.records.append((key, value))
+
+def restore(
+    state: WorkerState, items: Iterable[tuple[bytes, bytes]], unsent: Callable[[str], bool]
+) -> Restored:
+    """One pass over the timelines table: the watermark, offset records set aside, and the facts
+    to send again: of keys whose stored facts another config derived (stale), and of every key
+    `unsent` names (its partition's facts never went out)."""
+    done = Restored()
+    deriver = state.deriver
+    for key, value in items:
+        if GapKeeper.is_record_key(key):
+            done.records.append((key, value))
+            continue
+        if key.startswith(SENT_PREFIX):
+            continue
+        text = key.decode()
+        if not deriver.accepts(text):  # i|<stream>|<item> of a stream the config no longer has
+            done.left_out[text.partition("|")[2].partition("|")[0]] += 1
+            continue
+        done.timelines += 1
+        data = orjson.loads(value)
+        entry = data.get("x")
+        if text.startswith(ITEM_PREFIX) and entry is not None:
+            stream = text[len(ITEM_PREFIX) :].partition("|")[0]
+            if entry[0] == deriver.flow.fingerprint(stream):
+                done.saw(entry[1])
+                if unsent(text):
+                    done.resend.append((text, len(data["e"]), entry))
                 continue
-            text = key.decode()
-            if done.processor.accepts(text):
-                done.processor.restore(text, value)
-                done.timelines += 1
-            else:  # i|<stream>|<item> of a stream the config no longer has
-                done.left_out[text.partition("|")[2].partition("|")[0]] += 1
+        timeline = Timeline.from_data(data)
+        done.saw(last_micros(timeline))
+        if text.startswith(ITEM_PREFIX) or unsent(text):  # stale facts, or never sent
+            done.resend.append((text, len(timeline.events), timeline))
     return done
 
 
-async def rebuild(state: WorkerState, table: StoredTable, gaps: GapKeeper) -> None:
-    """Faust's `on_recover`: the processor is exactly the table's (active partitions') state."""
-    done = restore(state, stored_items(table))
-    gaps.load(done.records)
-    state.processor = done.processor
-    state.ready = True
-    state.metrics.ready.set(1)
-    # counted in the loop: len(table) walks every key of a RocksDB store once more (~1 s/1M)
-    log.info("state rebuilt from the table: %d timelines", done.timelines)
+def resent_facts(
+    state: WorkerState, resend: list[tuple[str, int, Timeline | Cached]]
+) -> Iterator[tuple[bytes, bytes]]:
+    """The (facts key, fact) records of `Restored.resend`."""
+    for key, events, stored in resend:
+        if isinstance(stored, Timeline):
+            if not key.startswith(ITEM_PREFIX):
+                yield facts_key(key), dora_fact(key, stored)
+                continue
+            entry = state.deriver.entry(key, stored)
+            assert entry is not None
+            stored = entry
+        yield facts_key(key), item_fact(key, events, stored)
+
+
+async def rebuild(
+    state: WorkerState, table: StoredTable, gaps: GapKeeper, held: Collection[int], send: Send
+) -> None:
+    """The timelines table's `on_recover`: the watermark back, and the facts the stream stage
+    may lack sent again (stale ones, and those of partitions never marked sent)."""
+    partitions = state.partitions
+    unmarked = {p for p in held if table.get(sent_key(p)) is None}
+
+    def unsent(key: str) -> bool:
+        return bool(unmarked) and home_partition(key, partitions) in unmarked
+
+    done = restore(state, stored_items(table), unsent)
+    gaps.load(done.records, ("raw", "events"))
+    state.saw(done.watermark)
+    state.watermark_sent = None  # send it again: the stream stage may be new
+    for key, value in resent_facts(state, done.resend):
+        await send(key, value)
+    state.unmarked = unmarked
+    log.info(
+        "timelines rebuilt: %d timelines, %d facts sent again", done.timelines, len(done.resend)
+    )
     if done.left_out:
         log.warning(
             "%d stored items of streams not in the config left out of every metric: %s "

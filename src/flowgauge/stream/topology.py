@@ -1,26 +1,35 @@
-"""The Faust app: its client settings, the topics, the table, two thin agents and the timers.
+"""The Faust app: its client settings, the topics, the two tables, three thin agents, the timers.
 
-Wiring only: what an agent does with a record is `handlers.py`, what happens after a recovery is
-`recovery.py`, the offset bookkeeping is `gaps.py`. State design: docs/architecture.md.
+Two stages (docs/architecture.md): the timelines stage (the normalize and timelines agents, the
+`timelines` table, partitioned by item) derives each item's facts and sends them to the facts
+topic, partitioned by stream; the stream stage (the facts agent, the `streamfacts` table) holds a
+stream's facts and aggregates and alone shows its series. Wiring only: what an agent does with a
+record is `handlers.py` and `stage.py`, what happens after a recovery is `recovery.py` and
+`stage.py`, the offset bookkeeping is `gaps.py`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
 from aiokafka.errors import KafkaError
+from faust.streams import Stream
+from faust.types import TP, EventT
 
+from flowgauge.keys import partition_for
 from flowgauge.settings import Settings
 from flowgauge.stream.alerts import install_alerts
+from flowgauge.stream.facts import watermark_fact
 from flowgauge.stream.gaps import GapKeeper
-from flowgauge.stream.handlers import Handlers
+from flowgauge.stream.handlers import Handlers, Sender
 from flowgauge.stream.recovery import rebuild
+from flowgauge.stream.stage import StreamStage, hide, rebuild_streams
 from flowgauge.stream.state import WorkerState
-from flowgauge.stream.topics import Topics
+from flowgauge.stream.topics import FACTS_TABLE, TIMELINES_TABLE, Topics
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +56,10 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
         "datadir": str(settings.data_dir / "worker" / settings.worker_id),
         "stream_wait_empty": False,
         "producer_acks": -1,
+        # 10 ms of linger batches the facts, events and changelog records of a fetched batch
+        # per partition on the wire (Faust's default 0 sends each alone: the notes in
+        # ../shared/notes/faust-per-message.md measured 3.7k -> 5.5-6.9k table writes/s)
+        "producer_linger": 0.01,
         "timezone": None,
         "table_cleanup_interval": timedelta(minutes=1).total_seconds(),
         "consumer_group_instance_id": settings.group_instance_id,
@@ -64,51 +77,122 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     }
     raw_topic = app.topic(topics.raw, **raw_kw)
     events_topic = app.topic(topics.events, **raw_kw)
+    facts_topic = app.topic(topics.facts, **raw_kw)
     dead_topic = app.topic(topics.deadletter, **raw_kw)
+    state.partitions = settings.partitions
     install_alerts(app, state, topics.alerts, settings.worker_id, settings.partitions)
 
     gaps = GapKeeper(
         bootstrap=settings.bootstrap,
         group=settings.topic_prefix,  # the Faust app id is the consumer group
-        topics={"raw": topics.raw, "events": topics.events},
+        topics={"raw": topics.raw, "events": topics.events, "facts": topics.facts},
         on_reread=lambda role, n: state.metrics.reread.labels(role).inc(n),
     )
     state.gaps = gaps
 
-    async def on_recover() -> None:
-        await rebuild(state, table, gaps)
+    def held(topic: str) -> set[int]:
+        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
 
-    table = app.Table(
-        "timelines",
-        default=None,
-        partitions=settings.partitions,
-        key_type=bytes,  # bytes -> the "raw" codec, in the agent and in changelog recovery
-        value_type=bytes,
-        on_recover=on_recover,
-    )
-    handlers = Handlers(state, table, events_topic, dead_topic, settings.partitions)
+    async def send_fact(key: bytes, value: bytes) -> None:
+        partition = partition_for(key, settings.partitions)
+        await facts_topic.send(key=key, value=value, partition=partition)
 
+    async def on_recover_timelines() -> None:
+        await rebuild(state, table, gaps, held(topics.events), send_fact)
+        await app.producer.flush()  # before any agent marks the partitions sent
+        state.recovered.add("timelines")
+        state.metrics.ready.set(1 if state.ready else 0)
+
+    async def on_recover_streams() -> None:
+        rebuild_streams(state, facts_table, held(topics.facts), gaps)
+        state.recovered.add("streams")
+        state.metrics.ready.set(1 if state.ready else 0)
+
+    table_kw: dict[str, Any] = {
+        "default": None,
+        "partitions": settings.partitions,
+        "key_type": bytes,  # bytes -> the "raw" codec, in the agent and in changelog recovery
+        "value_type": bytes,
+    }
+    table = app.Table(TIMELINES_TABLE, on_recover=on_recover_timelines, **table_kw)
+    facts_table = app.Table(FACTS_TABLE, on_recover=on_recover_streams, **table_kw)
+    handlers = Handlers(state, table, events_topic, dead_topic, facts_topic, settings.partitions)
+    stage = StreamStage(state, facts_table)
+
+    # Both timelines-stage agents take their streams in batches (acked after each batch):
+    # per batch and partition, each key's timeline is decoded, derived, written and sent once.
     @app.agent(raw_topic, name="normalize")
     async def normalize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for partition, _, value in gaps.tracked(stream, "raw", table):
-            await handlers.normalize(partition, value)
+        async for partition, records in gaps.tracked_batches(batched(stream), "raw", table):
+            handlers.mark(partition)
+            await handlers.normalize_batch(partition, [value for _, value in records])
             yield None
 
     @app.agent(events_topic, name="timelines")
     async def timelines(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for _, key, value in gaps.tracked(stream, "events", table):
-            await handlers.apply_record(key, value)
+        async for partition, records in gaps.tracked_batches(batched(stream), "events", table):
+            handlers.mark(partition)
+            await handlers.apply_records(records)
             yield None
+
+    @app.agent(facts_topic, name="streams")
+    async def streams(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        # in batches, acked after the body: per key, only its newest fact is written and applied
+        async for partition, records in gaps.tracked_batches(batched(stream), "facts", facts_table):
+            bad = stage.apply_batch(partition, [value for _, value in records])
+            for value, reason in bad:
+                await handlers.dead(value, reason, "facts")
+            yield None
+
+    @app.on_partitions_revoked.connect
+    async def hide_revoked(_: Any, /, *args: Any, signal: Any, **__: Any) -> None:
+        """A stream whose facts partition left this worker is hidden at once (the new holder
+        shows it after its recovery): never two workers at a time."""
+        revoked: set[TP] = args[0]
+        lost = {tp.partition for tp in revoked if tp.topic == topics.facts}
+        if lost:
+            hide(state, lost)
+
+    install_watermarks(app, state, facts_topic, settings.partitions)
 
     install_gap_check(app, state, gaps, topics, settings.repair_interval)
     return app
+
+
+WATERMARK_INTERVAL_SECONDS = 0.5
+#: The agents' batches: at most this many records, or what came within this time.
+BATCH = 1000
+BATCH_SECONDS = 0.05
+
+
+def batched(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT[Any]]]:
+    """The stream's events in batches, each acked once the agent's body handled it."""
+    return cast(Stream[bytes], stream).take_events(BATCH, BATCH_SECONDS)
+
+
+def install_watermarks(app: faust.App, state: WorkerState, topic: Sender, partitions: int) -> None:
+    """The timer that sends the timelines' latest event time to every facts partition when it
+    moved: with `clock: event` the stream stage's `now` is the maximum over all workers'."""
+
+    @app.timer(WATERMARK_INTERVAL_SECONDS)  # type: ignore[untyped-decorator]
+    async def send_watermark() -> None:
+        mark = state.watermark
+        if mark is None or mark == state.watermark_sent:
+            return
+        try:
+            for partition in range(partitions):
+                await topic.send(value=watermark_fact(mark), partition=partition)
+        except (OSError, TimeoutError, KafkaError) as exc:
+            log.warning("watermark not sent, retrying later: %s", exc)
+            return
+        state.watermark_sent = mark
 
 
 def install_gap_check(
     app: faust.App, state: WorkerState, gaps: GapKeeper, topics: Topics, interval: float
 ) -> None:
     """The timer that re-reads any offsets of the held partitions no agent absorbed (issue 7)."""
-    roles = {topics.raw: "raw", topics.events: "events"}
+    roles = {topics.raw: "raw", topics.events: "events", topics.facts: "facts"}
 
     @app.timer(interval)  # type: ignore[untyped-decorator]
     async def check_gaps() -> None:

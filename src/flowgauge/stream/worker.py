@@ -26,6 +26,7 @@ def metrics_app(state: WorkerState) -> web.Application:
     """`/metrics` (flow gauges + pipeline counters), `/readyz` (recovered and consuming), `/`."""
 
     async def metrics(_: web.Request) -> web.Response:
+        state.pin_snapshot()  # on the loop: the agents cannot change the engine meanwhile
         body = await asyncio.get_running_loop().run_in_executor(
             None, generate_latest, state.registry
         )

@@ -10,7 +10,7 @@ from aiohttp import ClientSession, web
 from prometheus_client import CollectorRegistry
 from view_history import config, history, processor
 
-from flowgauge.stream.state import WorkerState
+from flowgauge.stream.state import STAGES, WorkerState
 from flowgauge.stream.worker import metrics_app
 from flowgauge.view.model import view
 
@@ -18,7 +18,7 @@ from flowgauge.view.model import view
 async def _fetch(paths: list[str]) -> dict[str, tuple[int, str, bytes]]:
     state = WorkerState(config=config(), registry=CollectorRegistry(auto_describe=True))
     state.processor = processor(history(3))
-    state.ready = True
+    state.recovered.update(STAGES)  # both stages rebuilt: ready
     runner = web.AppRunner(metrics_app(state))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -1,0 +1,107 @@
+"""The facts topic: what the timelines stage tells the stream stage, and how a fact is judged.
+
+The timelines stage (partitioned by item) derives an item's facts whenever its timeline takes an
+event and sends them, absolute, to `<prefix>-facts` keyed by the item's stream (`keys.facts_key`),
+so one partition, hence one worker, holds every item of a stream. A DORA key's fact is its whole
+timeline (DORA joins entities across keys), all on one partition. Every value is absolute and
+carries `n`, the number of events of the timeline it came from: a timeline only grows, so a
+larger `n` is newer, an equal `n` is the same fact, and a replayed, duplicated or late fact is a
+no-op. A *watermark* carries the latest event time a worker's timelines hold: the `now` of
+`clock: event` is the maximum over them, as in a report.
+
+Record values (JSON):
+  item       {"k": "i|<stream>|<item>", "n": 12, "x": [fingerprint, last µs, facts | null]}
+  DORA       {"k": "d|<service>|<entity>", "n": 3, "t": <the timeline as stored>}
+  watermark  {"w": <µs>}   (sent to every partition)
+The stream stage stores the value as it came, under the state key (a watermark under
+`WATERMARK_PREFIX` + its partition), so its table is co-partitioned with the topic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from flowgauge.engine.stored import Cached
+from flowgauge.engine.timeline import Timeline
+
+#: Table keys of the watermarks, one per facts partition (never a state key: those start i|, d|).
+WATERMARK_PREFIX = b"\x00w|"
+
+
+#: Timelines-table key of a partition whose every key's fact was sent to the facts topic once
+#: (since the facts topic exists): `\x00f|<partition>`. A rebuild sends the facts of a held
+#: partition without it (a store written before the facts topic existed), and the agents write
+#: it at the partition's next message (`Handlers.mark`).
+SENT_PREFIX = b"\x00f|"
+
+
+def sent_key(partition: int) -> bytes:
+    return SENT_PREFIX + str(partition).encode()
+
+
+def item_fact(key: str, events: int, entry: Cached) -> bytes:
+    """An item's fact: its stored-facts entry (engine/stored.py) and its timeline's length."""
+    return orjson.dumps({"k": key, "n": events, "x": entry})
+
+
+def dora_fact(key: str, timeline: Timeline) -> bytes:
+    """A DORA key's fact: its whole timeline."""
+    return orjson.dumps(
+        {"k": key, "n": len(timeline.events), "t": orjson.Fragment(timeline.to_bytes())}
+    )
+
+
+def watermark_fact(micros: int) -> bytes:
+    return orjson.dumps({"w": micros})
+
+
+def watermark_key(partition: int) -> bytes:
+    return WATERMARK_PREFIX + str(partition).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One decoded facts record; exactly one of `entry` (item), `timeline` (DORA), `watermark`."""
+
+    key: str
+    events: int
+    entry: Cached | None = None
+    timeline: dict[str, Any] | None = None
+    watermark: int | None = None
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Fact:
+        """Decode a record; ValueError (with the reason) for anything else."""
+        try:
+            data = orjson.loads(raw)
+            if "w" in data:
+                return cls(key="", events=0, watermark=int(data["w"]))
+            key, events = str(data["k"]), int(data["n"])
+            if "x" in data and key.startswith("i|"):
+                entry = data["x"]
+                if not isinstance(entry, list) or len(entry) != 3:
+                    raise ValueError("a facts entry is [fingerprint, last, facts]")
+                return cls(key=key, events=events, entry=entry)
+            if "t" in data and key.startswith("d|"):
+                return cls(key=key, events=events, timeline=data["t"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"bad fact: {exc!r}") from None
+        raise ValueError("bad fact: neither an item, a DORA key nor a watermark")
+
+
+def supersedes(new: Fact, old: Fact | None, fingerprint: str | None) -> bool:
+    """Whether `new` replaces `old` (same table key). `fingerprint`: the one this worker's config
+    gives the item's stream; an item's fact derived under another config is never taken."""
+    if new.watermark is not None:
+        return old is None or old.watermark is None or new.watermark > old.watermark
+    if new.entry is not None:
+        if new.entry[0] != fingerprint:
+            return False
+        if old is None or old.entry is None or old.entry[0] != fingerprint:
+            return True
+    elif old is None:
+        return True
+    return new.events > old.events
