@@ -189,22 +189,33 @@ def interleaved(run: str, items: int, per_item: int) -> Iterator[dict[str, Any]]
             yield item_event(run, item, step)
 
 
-def raw_key(event: dict[str, Any], n: int) -> bytes:
+def raw_key(event: dict[str, Any] | list[dict[str, Any]], n: int) -> bytes:
     """The raw record's key the ingester gives this generic body (flowgauge/keys.py)."""
     events = generic.normalize({}, event)
     return raw_record_key(events, f"bench:{n}")
 
 
 def delivery_bytes(event: dict[str, Any] | list[dict[str, Any]], n: int) -> bytes:
-    """The raw-topic record the ingester would have written for this generic body."""
+    """The raw-topic record the ingester writes for this generic body: the request and its
+    events, normalized once (format 2, ingest/intake.py)."""
     body = orjson.dumps(event).decode()
-    return Delivery(
-        source="generic",
-        headers={"content-type": "application/json"},
-        body=body,
-        received_at=EPOCH.isoformat(),
-        delivery_id=f"bench:{n}",
-    ).to_bytes()
+    return (
+        Delivery(
+            source="generic",
+            headers={"content-type": "application/json"},
+            body=body,
+            received_at=EPOCH.isoformat(),
+            delivery_id=f"bench:{n}",
+        )
+        .with_events(generic.normalize({}, event))
+        .to_bytes()
+    )
+
+
+def item_grouped(run: str, items: int, per_item: int) -> Iterator[list[dict[str, Any]]]:
+    """Each item's whole history as one body (what `flowgauge import` and `replay` write)."""
+    for item in range(items):
+        yield [item_event(run, item, step) for step in range(per_item)]
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:

@@ -1,7 +1,7 @@
 """One benchmark of `bench.pipeline` on its own fresh broker, its raw figures as JSON.
 
     python -m bench.one throughput ITEMS EVENTS_PER_ITEM [--profile] [--floors] [--tansu]
-                                   [--exactly-once]
+                                   [--exactly-once] [--grouped]
     python -m bench.one recovery ITEMS memory|rocksdb [KILLS] [--tansu]
     python -m bench.one freshness RATE SECONDS [--tansu]
 
@@ -33,7 +33,7 @@ def main(argv: list[str]) -> dict[str, Any]:
             guarantee = "exactly_once" if "--exactly-once" in argv else "at_least_once"
             env = {"FLOWGAUGE_PROCESSING_GUARANTEE": guarantee}
             return pipeline.throughput_run(
-                bootstrap, workdir, items, per_item, 0, profile, env, floors=floors
+                bootstrap, workdir, items, per_item, 0, profile, env, floors, "--grouped" in argv
             )
         if command == "recovery":
             kills = int(args[2]) if len(args) > 2 else 2
