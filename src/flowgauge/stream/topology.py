@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
@@ -119,44 +120,70 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     handlers = Handlers(state, table, events_topic, dead_topic, facts_topic, settings.partitions)
     stage = StreamStage(state, facts_table)
 
-    # Both timelines-stage agents take their streams in batches (acked after each batch):
-    # per batch and partition, each key's timeline is decoded, derived, written and sent once.
-    @app.agent(raw_topic, name="normalize")
-    async def normalize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for partition, records in gaps.tracked_batches(batched(stream), "raw", table):
-            handlers.mark(partition)
-            await handlers.normalize_batch(partition, [value for _, value in records])
-            yield None
-
-    @app.agent(events_topic, name="timelines")
-    async def timelines(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for partition, records in gaps.tracked_batches(batched(stream), "events", table):
-            handlers.mark(partition)
-            await handlers.apply_records(records)
-            yield None
-
-    @app.agent(facts_topic, name="streams")
-    async def streams(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        # in batches, acked after the body: per key, only its newest fact is written and applied
-        async for partition, records in gaps.tracked_batches(batched(stream), "facts", facts_table):
-            bad = stage.apply_batch(partition, [value for _, value in records])
-            for value, reason in bad:
-                await handlers.dead(value, reason, "facts")
-            yield None
-
-    @app.on_partitions_revoked.connect
-    async def hide_revoked(_: Any, /, *args: Any, signal: Any, **__: Any) -> None:
-        """A stream whose facts partition left this worker is hidden at once (the new holder
-        shows it after its recovery): never two workers at a time."""
-        revoked: set[TP] = args[0]
-        lost = {tp.partition for tp in revoked if tp.topic == topics.facts}
-        if lost:
-            hide(state, lost)
-
+    agents = Agents(handlers, stage, gaps, table, facts_table)
+    agents.install(app, raw_topic, events_topic, facts_topic)
+    install_hide_revoked(app, state, topics.facts)
     install_watermarks(app, state, facts_topic, settings.partitions)
 
     install_gap_check(app, state, gaps, topics, settings.repair_interval)
     return app
+
+
+@dataclass(frozen=True)
+class Agents:
+    """The worker's three agents, each taking its stream in batches (acked after each batch):
+    per batch and partition, each key's timeline is decoded, derived, written and its fact sent
+    once (timelines stage); per key only the newest fact is written and applied (stream stage)."""
+
+    handlers: Handlers
+    stage: StreamStage
+    gaps: GapKeeper
+    table: Any  # the timelines table (faust.Table, untyped)
+    facts_table: Any  # the stream stage's facts table
+
+    def install(self, app: faust.App, raw_topic: Any, events_topic: Any, facts_topic: Any) -> None:
+        handlers, stage, gaps, table, facts_table = (
+            self.handlers,
+            self.stage,
+            self.gaps,
+            self.table,
+            self.facts_table,
+        )
+
+        @app.agent(raw_topic, name="normalize")
+        async def normalize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+            async for partition, records in gaps.tracked_batches(batched(stream), "raw", table):
+                handlers.mark(partition)
+                await handlers.normalize_batch(partition, [value for _, value in records])
+                yield None
+
+        @app.agent(events_topic, name="timelines")
+        async def timelines(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+            async for partition, records in gaps.tracked_batches(batched(stream), "events", table):
+                handlers.mark(partition)
+                await handlers.apply_records(records)
+                yield None
+
+        @app.agent(facts_topic, name="streams")
+        async def streams(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+            batches = gaps.tracked_batches(batched(stream), "facts", facts_table)
+            async for partition, records in batches:
+                bad = stage.apply_batch(partition, [value for _, value in records])
+                for value, reason in bad:
+                    await handlers.dead(value, reason, "facts")
+                yield None
+
+
+def install_hide_revoked(app: faust.App, state: WorkerState, facts_topic: str) -> None:
+    """A stream whose facts partition left this worker is hidden at once (the new holder shows
+    it after its recovery): never two workers at a time."""
+
+    @app.on_partitions_revoked.connect
+    async def hide_revoked(_: Any, /, *args: Any, signal: Any, **__: Any) -> None:
+        revoked: set[TP] = args[0]
+        lost = {tp.partition for tp in revoked if tp.topic == facts_topic}
+        if lost:
+            hide(state, lost)
 
 
 WATERMARK_INTERVAL_SECONDS = 0.5
