@@ -11,6 +11,7 @@ record is `handlers.py` and `stage.py`, what happens after a recovery is `recove
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -193,8 +194,21 @@ BATCH_SECONDS = 0.05
 
 
 def batched(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT[Any]]]:
-    """The stream's events in batches, each acked once the agent's body handled it."""
-    return cast(Stream[bytes], stream).take_events(BATCH, BATCH_SECONDS)
+    """The stream's events in batches, each acked once the agent's body handled it.
+
+    Batches of one unless FLOWGAUGE_BATCHES=1: with Faust's `take_events` (1,000 records or
+    50 ms) a worker stopped consuming for good after the broker was killed and restarted under
+    it (tests/integration/test_kafka_faults.py, 1 run in 3 on Apache Kafka; the rebalance that
+    follows is the suspect). Until that is understood the default pays per record, which every
+    exactness test covers (a batch of one is the smallest case of the same code)."""
+    if os.environ.get("FLOWGAUGE_BATCHES") == "1":
+        return cast(Stream[bytes], stream).take_events(BATCH, BATCH_SECONDS)
+    return _one_by_one(stream)
+
+
+async def _one_by_one(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT[Any]]]:
+    async for event in cast(Stream[bytes], stream).events():
+        yield (event,)
 
 
 def install_watermarks(app: faust.App, state: WorkerState, topic: Sender, partitions: int) -> None:
