@@ -1,23 +1,29 @@
-"""Batches of a Faust stream: group a fetched batch by partition, and write tables for each group.
+"""Batches of a Faust stream: what already arrived, grouped by partition, tables written per group.
 
-An agent that takes its stream in batches (`Stream.take_events`, acked after the batch's body)
-pays flowgauge's per-record work per key instead of per record, but Faust decides a table
-write's changelog partition (and a RocksDB store's partition) from the *current event*, which
-`take_events` leaves on the batch's last event, of any partition. `standing_on` sets it to an
-event of the group's own partition while that group's values are written, so a key is still
-always written to the partition of the records it came from (docs/architecture.md). It sets
-the context variable behind `faust.streams.current_event`, the one piece of Faust's internals
-used here (faust-streaming 0.15).
+An agent that takes its stream in batches (acked after the batch's body) pays flowgauge's
+per-record work per key instead of per record. `drained` makes the batches: the events the
+consumer has already handed to the agent's queue, up to a bound, read through the stream's own
+iterator (never Faust's `take_events`, whose background drainer task can die unseen and leave
+the agent waiting for good: docs/architecture.md "Per batch, not per event"). A live trickle
+gives batches of one with no added wait; a backlog gives full batches.
+
+Faust decides a table write's changelog partition (and a RocksDB store's partition) from the
+*current event*, which a batch leaves on its last event, of any partition. `standing_on` sets
+it to an event of the group's own partition while that group's values are written, so a key is
+still always written to the partition of the records it came from. Faust internals used here
+(faust-streaming 0.15): the context variable behind `faust.streams.current_event`, and the
+stream's channel queue (`empty()`), the consumer's hand-over point.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol, TypeVar
 
 from faust import streams
+from faust.streams import Stream
 from faust.types import EventT
 
 
@@ -55,3 +61,29 @@ def standing_on(group: Sequence[EventT[Any]]) -> Iterator[None]:
         yield
     finally:
         streams._current_event.reset(token)
+
+
+class Queue(Protocol):
+    def empty(self) -> bool: ...
+
+
+async def drained(stream: Stream[Any], most: int) -> AsyncIterator[Sequence[EventT[Any]]]:
+    """The stream's events in batches of what had arrived, at most `most`, each batch acked
+    once the caller's body for it is done (so a crash mid-batch re-reads the whole batch).
+
+    A batch ends when the channel's queue is empty (nothing more fetched yet) or it is full;
+    events still being gathered when the stream stops are left unacked, never half-done.
+    """
+    stream.enable_acks = False  # acked here, after the body, not when the next event is read
+    queue: Queue = stream.channel.queue  # type: ignore[attr-defined]
+    batch: list[EventT[Any]] = []
+    async for event in stream.events():
+        batch.append(event)
+        if len(batch) < most and not queue.empty():
+            continue
+        try:
+            yield tuple(batch)
+        finally:
+            for done in batch:
+                await stream.ack(done)
+            batch.clear()

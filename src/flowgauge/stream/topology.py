@@ -25,6 +25,7 @@ from faust.types import TP, EventT
 from flowgauge.keys import partition_for
 from flowgauge.settings import Settings
 from flowgauge.stream.alerts import install_alerts
+from flowgauge.stream.batches import drained
 from flowgauge.stream.facts import watermark_fact
 from flowgauge.stream.gaps import GapKeeper
 from flowgauge.stream.handlers import Handlers, Sender
@@ -188,27 +189,17 @@ def install_hide_revoked(app: faust.App, state: WorkerState, facts_topic: str) -
 
 
 WATERMARK_INTERVAL_SECONDS = 0.5
-#: The agents' batches: at most this many records, or what came within this time.
+#: The agents' batches: at most this many records of what the consumer already fetched.
 BATCH = 1000
-BATCH_SECONDS = 0.05
 
 
 def batched(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT[Any]]]:
-    """The stream's events in batches, each acked once the agent's body handled it.
-
-    Batches of one unless FLOWGAUGE_BATCHES=1: with Faust's `take_events` (1,000 records or
-    50 ms) a worker stopped consuming for good after the broker was killed and restarted under
-    it (tests/integration/test_kafka_faults.py, 1 run in 3 on Apache Kafka; the rebalance that
-    follows is the suspect). Until that is understood the default pays per record, which every
-    exactness test covers (a batch of one is the smallest case of the same code)."""
-    if os.environ.get("FLOWGAUGE_BATCHES") == "1":
-        return cast(Stream[bytes], stream).take_events(BATCH, BATCH_SECONDS)
-    return _one_by_one(stream)
-
-
-async def _one_by_one(stream: faust.StreamT[bytes]) -> AsyncIterator[Sequence[EventT[Any]]]:
-    async for event in cast(Stream[bytes], stream).events():
-        yield (event,)
+    """The stream's events in batches, each acked once the agent's body handled it
+    (`batches.drained`: what had arrived, up to 1,000 records). FLOWGAUGE_BATCHES=0 takes one
+    record at a time (the smallest case of the same code), for measuring what batches buy."""
+    if os.environ.get("FLOWGAUGE_BATCHES") == "0":
+        return drained(cast(Stream[bytes], stream), 1)
+    return drained(cast(Stream[bytes], stream), BATCH)
 
 
 def install_watermarks(app: faust.App, state: WorkerState, topic: Sender, partitions: int) -> None:
