@@ -63,6 +63,25 @@ class Timeline:
         events = (*self.events[:index], event, *self.events[index:])
         return Timeline(events, self.stream if self.stream is not None else event.stream)
 
+    def merge(self, events: Iterable[FlowEvent]) -> tuple[Timeline, int]:
+        """This timeline with `events` in place, and how many were new (ids not present yet,
+        first id wins): one sort for the lot, so a record of an item's whole history costs
+        O((n + k) log(n + k)) instead of a copy of the timeline per event."""
+        seen = {existing.id for existing in self.events}
+        new: list[FlowEvent] = []
+        for event in events:
+            if event.id not in seen:
+                seen.add(event.id)
+                new.append(event)
+        if len(new) <= 1:
+            added = self.add(new[0]) if new else None
+            return (self, 0) if added is None else (added, 1)
+        merged = sorted((*self.events, *new), key=FlowEvent.sort_key)
+        stream = self.stream
+        if stream is None:  # as `add` one by one would: the first new event naming one
+            stream = next((e.stream for e in new if e.stream is not None), None)
+        return Timeline(tuple(merged), stream), len(new)
+
     def to_bytes(self, cached: list[Any] | None = None) -> bytes:
         """Compact JSON: shared fields once, each event without its defaults.
 

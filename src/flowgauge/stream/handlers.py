@@ -104,8 +104,11 @@ class Handlers:
             await self.dead(value, result.error, delivery.source, delivery.delivery_id)
             state.metrics.deliveries.labels(delivery.source, "dead_letter").inc()
             return
+        homes: dict[str, int] = {}  # an item-grouped record: one key, one murmur2
         for key, event in result.events:
-            home = partition_for(partition_key(event), self.partitions)
+            home = homes.get(key)
+            if home is None:
+                home = homes[key] = partition_for(partition_key(event), self.partitions)
             if home == partition:
                 local.setdefault(key, []).append(event)
             else:
@@ -155,11 +158,7 @@ class Handlers:
             return
         current = self.table.get(raw_key)
         timeline = Timeline.from_bytes(current) if current else Timeline.from_events(())
-        added = 0
-        for event in events:
-            updated = timeline.add(event)
-            if updated is not None:
-                timeline, added = updated, added + 1
+        timeline, added = timeline.merge(events)
         if added < len(events):
             counts.labels("duplicate").inc(len(events) - added)
         entry = deriver.entry(key, timeline)

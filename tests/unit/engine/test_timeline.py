@@ -69,6 +69,24 @@ _event = hs.builds(
 )
 
 
+@given(hs.lists(_event, max_size=8), hs.lists(_event, max_size=8), hs.none() | _text)
+def test_merge_equals_adding_one_by_one(
+    before: list[FlowEvent], batch: list[FlowEvent], stream: str | None
+) -> None:
+    """A record of many events merged at once gives the timeline and the count of new events
+    that adding them one by one gives (the agents' batches rely on it)."""
+    timeline = Timeline()
+    for event in before:
+        timeline = timeline.add(event) or timeline
+    timeline = Timeline(timeline.events, stream) if stream is not None else timeline
+    one_by_one, added = timeline, 0
+    for event in batch:
+        updated = one_by_one.add(event)
+        if updated is not None:
+            one_by_one, added = updated, added + 1
+    assert timeline.merge(batch) == (one_by_one, added)
+
+
 @given(hs.lists(_event, max_size=6), hs.none() | hs.sampled_from(["s", "t"]))
 def test_serialization_round_trips(events: list[FlowEvent], stream: str | None) -> None:
     timeline = Timeline.from_events(events, stream)
