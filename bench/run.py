@@ -65,6 +65,11 @@ def on_broker(kind: str, s: Sizes, workdir: Path, loads: dict[str, str]) -> dict
                     bootstrap, workdir, s.pipeline_items, s.events_per_item, run, floors=run == 0
                 )
             )
+        grouped_items = max(200, s.pipeline_items // 5)
+        log(f"{kind}: pipeline run of item-grouped records: {grouped_items:,} records of 50 events")
+        raw["grouped"] = pipeline.throughput_run(
+            bootstrap, workdir, grouped_items, 50, 50, grouped=True
+        )
         if kind == KINDS[0]:
             log(f"{kind}: pipeline run under py-spy (not in the medians)")
             raw["profiled"] = pipeline.throughput_run(
