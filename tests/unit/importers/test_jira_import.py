@@ -11,11 +11,12 @@ from pathlib import Path
 import orjson
 import pytest
 from fake_jira import FakeJira, serving
-from jira_world import delivery_lines, webhooks, world
+from jira_world import EPICS, delivery_lines, webhooks, world
 
 from flowgauge import cli
 from flowgauge.importers import Policy
 from flowgauge.importers.command import ImportOptions, run_command
+from flowgauge.model import FlowEvent
 from flowgauge.model.config import parse_duration
 from flowgauge.model.loader import parse_config
 from flowgauge.records import read_events
@@ -58,8 +59,12 @@ def prom(config_file: Path, *files: Path) -> str:
 
 
 def ids(config_file: Path, *files: Path) -> list[str]:
+    return [e.id for e in events(config_file, *files)]
+
+
+def events(config_file: Path, *files: Path) -> list[FlowEvent]:
     config = parse_config(config_file.read_text(), str(config_file))
-    return sorted(e.id for e in read_events(list(files), config))
+    return sorted(read_events(list(files), config), key=lambda e: e.id)
 
 
 def run(
@@ -98,8 +103,16 @@ def test_import_gives_the_report_the_webhooks_gave(
     out = tmp_path / "import.jsonl"
     assert run(url, out, tmp_path) == 0
     assert prom(config_file, out) == prom(config_file, live)
-    assert ids(config_file, out) == ids(config_file, live)
+    imported = events(config_file, out)
+    assert imported == events(config_file, live)  # holders, parents and reasons included
     assert "flowgauge_lead_time_seconds" in prom(config_file, out)
+    # the history has them all: assignees (and unassignments), parents, flags, dependencies
+    assert {e.reason for e in imported if e.type == "unblocked"} == {"flag", "dependency"}
+    assert {e.assignee for e in imported} >= {"", "712020:aa11", "712020:bb22"}
+    assert {e.parent for e in imported} >= {"", "ABC-900", "OPS-901"}
+    # former parents named by id only were looked up, once each
+    lookups = [p for m, p in jira.requests if m == "GET" and p.split("/")[-1] in EPICS]
+    assert lookups and len(lookups) == len(set(lookups))
     # one record per issue (item-grouped), several search pages, the since bound in the JQL
     assert len(out.read_bytes().splitlines()) == len(jira.issues)
     assert jira.searches == 5 and all('updated >= "' in q for q in jira.jql)

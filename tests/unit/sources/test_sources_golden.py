@@ -267,7 +267,7 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
     "jira": {
         # Created with a label: Jira's changelog may not list it, `fields.labels` does.
         "jira_issue_created.json": [
-            shop("created", "2026-02-12T09:00:00+01:00", state="To Do"),
+            shop("created", "2026-02-12T09:00:00+01:00", state="To Do", assignee=""),
             shop("labeled", "2026-02-12T09:00:00+01:00", label="checkout"),
             candidate(
                 "jira", "incident_opened", "2026-02-12T09:00:00+01:00", SHOP, item_type="story"
@@ -301,7 +301,10 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
                 label="payments",
             ),
         ],
-        "jira_issue_updated.assigned.json": [],
+        # A new holder and nothing else: a `state` event of the unchanged status carries it.
+        "jira_issue_updated.assigned.json": [
+            shop("state", "2026-02-12T12:05:00Z", state="In Progress", assignee="712020:aa11")
+        ],
         "jira_issue_updated.description-edited.json": [],
         "jira_issue_updated.sprint.json": [],
         "jira_issue_deleted.json": [
