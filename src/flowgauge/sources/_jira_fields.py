@@ -52,8 +52,7 @@ def assignee_of(fields: Mapping[str, Any]) -> str | None:
 
 def parent_of(fields: Mapping[str, Any]) -> str | None:
     """The parent's key an issue body names, or None."""
-    key = opt_text(dig(fields, "parent", "key"))
-    return key if is_key(key) else None
+    return opt_text(dig(fields, "parent", "key"))
 
 
 def changed_parent(change: Mapping[str, Any], fields: Mapping[str, Any]) -> str:
@@ -65,9 +64,8 @@ def changed_parent(change: Mapping[str, Any], fields: Mapping[str, Any]) -> str:
     to = opt_text(change.get("to"))
     if to is None:
         return ""
-    if opt_text(dig(fields, "parent", "id")) == to and parent_of(fields):
-        return parent_of(fields) or ""
-    return to
+    same = opt_text(dig(fields, "parent", "id")) == to
+    return (parent_of(fields) if same else None) or to
 
 
 def link_change(change: Mapping[str, Any]) -> tuple[str, str] | None:

@@ -42,6 +42,7 @@ class FakeJira:
     throttle: int = 0  # answer this many next search requests with 429 Retry-After: 1
     garbage: bool = False  # search answers an HTML page
     outage_after: int | None = None  # search pages served before answering 500s
+    deleted_epics: frozenset[str] = frozenset()  # epic ids answered 404 (deleted since)
     requests: list[tuple[str, str]] = field(default_factory=list)
     searches: int = 0
     jql: list[str] = field(default_factory=list)
@@ -103,7 +104,7 @@ class FakeJira:
 
     def epic(self, issue_id: str) -> tuple[int, Any, dict[str, str]]:
         key = EPICS.get(issue_id)
-        if key is None:
+        if key is None or issue_id in self.deleted_epics:
             return (
                 404,
                 {"errorMessages": ["Issue does not exist or you do not have permission"]},

@@ -268,3 +268,19 @@ def test_without_out_an_unreachable_broker_is_a_clear_error_before_any_request(
         "jira: cannot reach the broker at 127.0.0.1:9 (FLOWGAUGE_KAFKA" in capsys.readouterr().err
     )
     assert fake[0].searches == 0
+
+
+def test_a_former_parent_deleted_since_is_named_by_its_id(
+    fake: tuple[FakeJira, str], live: Path, tmp_path: Path, config_file: Path
+) -> None:
+    """The changelog names some parents by issue id only; one deleted since cannot be looked up
+    (404): its children name it by that id, the import does not fail (docs/sources/jira.md)."""
+    jira, url = fake
+    jira.deleted_epics = frozenset({"30003"})
+    out = tmp_path / "import.jsonl"
+    assert run(url, out, tmp_path) == 0
+    imported, webhooks_gave = events(config_file, out), events(config_file, live)
+    assert "30003" in {e.parent for e in imported} and "30003" not in {
+        e.parent for e in webhooks_gave
+    }
+    assert [e.id for e in imported] == [e.id for e in webhooks_gave]

@@ -307,6 +307,16 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
         ],
         "jira_issue_updated.description-edited.json": [],
         "jira_issue_updated.sprint.json": [],
+        # "is blocked by" SHOP-30: blocked for a dependency (METRICS.md, blocked reasons)
+        "jira_issue_updated.issuelink-blocked-by.json": [
+            shop("blocked", "2026-02-12T12:30:00Z", reason="dependency")
+        ],
+        # A parent named by id only: the issue's `fields.parent` gives its key.
+        "jira_issue_updated.parent.json": [
+            shop("state", "2026-02-12T12:40:00Z", state="In Progress", parent="SHOP-1")
+        ],
+        # Issues by id only; Jira Cloud sends the blocked issue's `jira:issue_updated` too.
+        "issuelink_created.json": [],
         "jira_issue_deleted.json": [
             ev(
                 "jira",
@@ -402,7 +412,7 @@ def expected_ids(
         return [event["id"] for event in (body if isinstance(body, list) else [body])]
     key = REGISTRY[source].delivery_id(headers, body)
     if source == "jira":
-        key = change_key(body["webhookEvent"], body, body["issue"]) or key
+        key = change_key(body["webhookEvent"], body, body.get("issue", {})) or key
     if key is None and got:
         key = got[0].id.split(":")[1]
         assert key.startswith("c-") and len(key) > 2, got[0].id
