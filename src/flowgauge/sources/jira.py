@@ -112,6 +112,11 @@ def _fields(issue: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _issue_fields(issue: dict[str, Any]) -> dict[str, Any]:
+    fields = issue.get("fields")
+    return fields if isinstance(fields, dict) else {}
+
+
 def _event_time(payload: dict[str, Any], issue: dict[str, Any]) -> datetime:
     return when(
         (payload.get("timestamp"), "timestamp"),
@@ -126,7 +131,7 @@ def _created(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> No
     )
     state = opt_text(dig(issue, "fields", "status", "name"))
     fields = _fields(issue)
-    issue_fields = dig(issue, "fields") if isinstance(dig(issue, "fields"), dict) else {}
+    issue_fields = _issue_fields(issue)
     holder = {"assignee": assignee_of(issue_fields), "parent": parent_of(issue_fields)}
     batch.add("created", at=at, state=state, **{**fields, **holder})
     initial_labels(batch, at, fields)
@@ -147,7 +152,7 @@ def _updated(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> No
     items = dig(payload, "changelog", "items")
     if not isinstance(items, list):
         return
-    issue_fields = dig(issue, "fields") if isinstance(dig(issue, "fields"), dict) else {}
+    issue_fields = _issue_fields(issue)
     fields = {**_fields(issue), **_holder(payload, items, issue_fields)}
     at = _event_time(payload, issue)
     changed: dict[str, dict[str, Any]] = {}
