@@ -133,7 +133,7 @@ def test_a_second_run_adds_nothing(
     first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
     assert run(fake[1], first, tmp_path) == 0
     assert run(fake[1], second, tmp_path) == 0
-    assert ids(config_file, second) == ids(config_file, first)
+    assert events(config_file, second) == events(config_file, first)
     assert prom(config_file, first, second) == prom(config_file, first)
     assert run(fake[1], first, tmp_path) == 0  # a finished run, rerun: rewritten, not appended
     assert ids(config_file, first) == ids(config_file, second)
@@ -160,6 +160,7 @@ def test_an_interrupted_import_resumed_gives_the_same_numbers(
     assert jira.searches == 3  # resumed at the third page, not from the start
     assert "resumed" in capsys.readouterr().err
     assert prom(config_file, out) == prom(config_file, live)
+    assert events(config_file, out) == events(config_file, live)  # holders, parents, reasons
 
 
 def test_429_retry_after_is_honoured(
