@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from itertools import pairwise
 from pathlib import Path
 
 import orjson
@@ -62,3 +63,33 @@ def test_the_worked_onboarding_example_of_the_docs_gives_the_numbers_it_states()
     assert m.flow_efficiency is not None and round(m.flow_efficiency, 3) == round(27.5 / 74.5, 3)
     blocked = sum(kinds["blocked"] for kinds in m.stage_seconds.values())
     assert blocked == 29 * hour + 55 * 60
+
+
+def test_demo_items_have_parents_teams_holders_that_change_hands_and_blocked_reasons() -> None:
+    """The data the handoff, blocked-reason and distribution metrics read (METRICS.md), in both
+    streams: each item's parent and team, holders changing at its moves, and every unblock
+    lifting the reason its block gave."""
+    feed = DemoFeed(seed=5)
+    events = generic.normalize({}, [event for _ in range(300) for event in feed.tick()])
+    for walk in (DELIVERY, ONBOARDING):
+        mine = [e for e in events if e.stream == walk.stream]
+        created = [e for e in mine if e.type == "created"]
+        assert created and all(e.parent in walk.parents for e in created), walk.stream
+        assert all(e.team in walk.teams or e.team in dict(walk.people) for e in created)
+        held: dict[str, str] = {}
+        for e in mine:
+            if e.type == "blocked":
+                assert e.reason in walk.reasons and e.item not in held
+                held[e.item] = e.reason
+            elif e.type == "unblocked":
+                assert e.reason == held.pop(e.item)
+        assert {e.reason for e in mine if e.type == "blocked"} == set(walk.reasons), walk.stream
+        holders: dict[str, list[str]] = {}
+        for e in mine:
+            if e.assignee:
+                holders.setdefault(e.item, []).append(e.assignee)
+        done = {e.item for e in mine if e.type == "state" and e.state == walk.states[-1]}
+        handoffs = [sum(a != b for a, b in pairwise(h)) for i, h in holders.items() if i in done]
+        assert done and min(handoffs) >= 1, walk.stream  # every finished item changed hands
+        teams = {e.team for e in mine if e.team}
+        assert len(teams) >= 3, walk.stream  # handoffs across teams too

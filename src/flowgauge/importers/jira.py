@@ -3,8 +3,10 @@
 Cloud (`deploymentType` Cloud in `/rest/api/2/serverInfo`): `POST /rest/api/3/search/jql`, paged
 by `nextPageToken`, then each issue's `GET /rest/api/3/issue/{id}/changelog` (startAt /
 maxResults / isLast). Data Center: `GET /rest/api/2/search?expand=changelog`, paged by startAt /
-total. Status categories (for incidents) come from `/status`. Credentials: email + API token
-(basic auth, Cloud) or the token alone (bearer: a Data Center personal access token).
+total. Status categories (for incidents) come from `/status`. A former parent the changelog names
+by issue id only is looked up once (`GET /rest/api/{3|2}/issue/{id}?fields=summary`) for its key.
+Credentials: email + API token (basic auth, Cloud) or the token alone (bearer: a Data Center
+personal access token).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import httpx
 
 from flowgauge.importers.base import ItemHistory, Page
 from flowgauge.importers.http import Client, ImportFailed, Policy
-from flowgauge.importers.jira_history import FIELDS, issue_deliveries
+from flowgauge.importers.jira_history import FIELDS, issue_deliveries, parent_ids
 from flowgauge.sources._native import dig
 from flowgauge.sources.base import PayloadError
 
@@ -68,6 +70,8 @@ class JiraImporter:
         self.jql = jql
         self.page_size = page_size
         self._limit = asyncio.Semaphore(concurrency)
+        #: issue id -> the look-up of its key (former parents the changelog names by id)
+        self._parent_keys: dict[str, asyncio.Future[str]] = {}
 
     async def aclose(self) -> None:
         await self.api.aclose()
@@ -148,10 +152,32 @@ class JiraImporter:
             histories = await self._changelog(str(issue.get("id")))
         else:
             histories = _list(dig(issue, "changelog", "histories"), key, "changelog.histories")
+        fields = issue.get("fields")
+        parents = await self._keys_of(parent_ids(histories, fields or {}), cloud)
         try:
-            return ItemHistory(key, issue_deliveries(issue, histories, categories))
+            return ItemHistory(key, issue_deliveries(issue, histories, categories, parents))
         except PayloadError as exc:
             raise ImportFailed(f"jira: issue {key}: not what the API returns: {exc}") from None
+
+    async def _keys_of(self, ids: set[str], cloud: bool) -> dict[str, str]:
+        """The keys of these issues (former parents), each looked up once per import even when
+        several issues of a page name it at the same time."""
+        for issue_id in ids - self._parent_keys.keys():
+            self._parent_keys[issue_id] = asyncio.ensure_future(self._key_of(issue_id, cloud))
+        return {i: await self._parent_keys[i] for i in sorted(ids)}
+
+    async def _key_of(self, issue_id: str, cloud: bool) -> str:
+        """An issue's key; an issue that is gone (404) keeps its id, the parent events name."""
+        path = f"/rest/api/{3 if cloud else 2}/issue/{issue_id}"
+        try:
+            async with self._limit:
+                found, _ = await self.api.json("GET", path, params={"fields": "summary"})
+        except ImportFailed as exc:
+            if " answered 404" not in str(exc):
+                raise
+            return issue_id
+        key = dig(found, "key")
+        return key if isinstance(key, str) else issue_id
 
     async def _changelog(self, issue_id: str) -> list[Any]:
         path = f"/rest/api/3/issue/{issue_id}/changelog"

@@ -3,8 +3,10 @@
 The REST API gives an issue as it is now and its changelog (one history per change, with the
 same id as the `changelog.id` of the `jira:issue_updated` webhook of that change). Walking the
 changelog backwards from now gives the issue as it was after each change (status and its
-category, labels, issue type, resolution), which is what each webhook carried; the source's
-`normalize` then gives the same events and ids as the webhooks did (sources/jira.py).
+category, labels, issue type, resolution, assignee, parent, the issues that block it), which is
+what each webhook carried; the source's `normalize` then gives the same events and ids as the
+webhooks did (sources/jira.py). A parent the changelog names by issue id only is given its key
+by the caller (`parent_keys`: the importer looks those few issues up).
 """
 
 from __future__ import annotations
@@ -16,6 +18,16 @@ from typing import Any
 from flowgauge.importers.base import Delivery
 from flowgauge.model.micros import to_micros
 from flowgauge.sources._common import timestamp
+from flowgauge.sources._jira_fields import (
+    ASSIGNEE,
+    BLOCKED_BY,
+    LINK,
+    PARENT_FIELDS,
+    assignee_of,
+    blockers,
+    is_key,
+    link_change,
+)
 from flowgauge.sources._native import dig, need_obj, need_text, opt_text
 from flowgauge.sources.base import PayloadError
 from flowgauge.sources.jira import READ_FIELDS
@@ -23,7 +35,20 @@ from flowgauge.sources.jira import READ_FIELDS
 #: What the snapshots track, by lower-cased changelog field.
 _TRACKED = ("status", "labels", "issuetype", "resolution")
 #: The issue fields the importer asks the API for.
-FIELDS = ("created", "updated", "status", "labels", "issuetype", "project", "resolution")
+FIELDS = (
+    "created",
+    "updated",
+    "status",
+    "labels",
+    "issuetype",
+    "project",
+    "resolution",
+    "assignee",
+    "parent",
+    "issuelinks",
+)
+#: The link type a rebuilt snapshot writes for each blocker (Jira's system type "Blocks").
+_BLOCKS = {"name": "Blocks", "inward": BLOCKED_BY, "outward": "blocks"}
 
 
 @dataclass(frozen=True)
@@ -32,13 +57,33 @@ class IssueState:
     labels: tuple[str, ...]
     issuetype: str | None
     resolution: str | None
+    assignee: str = ""  # the holder's id, "" unassigned
+    parent: tuple[str | None, str | None] | None = None  # (issue id, key)
+    blockers: frozenset[str] = frozenset()
+
+
+def parent_ids(histories: list[Any], fields: Any) -> set[str]:
+    """Issue ids of former parents that the changelog names without their key: the ones a
+    rebuilt snapshot needs looked up (the current parent's key is in `fields.parent`)."""
+    current = opt_text(dig(fields, "parent", "id"))
+    found: set[str] = set()
+    for history in histories:
+        items = dig(history, "items")
+        for change in items if isinstance(items, list) else []:
+            if isinstance(change, dict) and _field(change) & PARENT_FIELDS:
+                before = opt_text(change.get("from"))
+                if before and before != current and not is_key(opt_text(change.get("fromString"))):
+                    found.add(before)
+    return found
 
 
 def _field(change: Mapping[str, Any]) -> set[str]:
     return {(opt_text(change.get(k)) or "").lower() for k in ("fieldId", "field")}
 
 
-def _undo(state: IssueState, history: Mapping[str, Any]) -> IssueState:
+def _undo(
+    state: IssueState, history: Mapping[str, Any], parent_keys: Mapping[str, str]
+) -> IssueState:
     """The state before `history`, from the state after it."""
     items = history.get("items")
     for change in reversed(items if isinstance(items, list) else []):
@@ -54,7 +99,26 @@ def _undo(state: IssueState, history: Mapping[str, Any]) -> IssueState:
             state = replace(state, issuetype=before)
         elif "resolution" in names:
             state = replace(state, resolution=before)
+        elif ASSIGNEE in names:
+            state = replace(state, assignee=opt_text(change.get("from")) or "")
+        elif names & PARENT_FIELDS:
+            state = replace(state, parent=_former_parent(change, parent_keys))
+        elif LINK in names and (found := link_change(change)) is not None:
+            kind, key = found
+            held = state.blockers - {key} if kind == "blocked" else state.blockers | {key}
+            state = replace(state, blockers=held)
     return state
+
+
+def _former_parent(
+    change: Mapping[str, Any], parent_keys: Mapping[str, str]
+) -> tuple[str | None, str | None] | None:
+    issue_id, named = opt_text(change.get("from")), opt_text(change.get("fromString"))
+    if is_key(named):
+        return issue_id, named
+    if issue_id is None:
+        return None
+    return issue_id, parent_keys.get(issue_id)
 
 
 def _now(fields: Mapping[str, Any]) -> IssueState:
@@ -64,6 +128,11 @@ def _now(fields: Mapping[str, Any]) -> IssueState:
         labels=tuple(x for x in labels if isinstance(x, str)) if isinstance(labels, list) else (),
         issuetype=opt_text(dig(fields, "issuetype", "name")),
         resolution=opt_text(dig(fields, "resolution", "name")),
+        assignee=assignee_of(fields) or "",
+        parent=(opt_text(dig(fields, "parent", "id")), opt_text(dig(fields, "parent", "key")))
+        if isinstance(fields.get("parent"), dict)
+        else None,
+        blockers=blockers(fields),
     )
 
 
@@ -90,6 +159,11 @@ def _snapshot(
             "labels": list(state.labels),
             "issuetype": {"name": state.issuetype} if state.issuetype else None,
             "resolution": {"name": state.resolution} if state.resolution else None,
+            "assignee": {"accountId": state.assignee} if state.assignee else None,
+            "parent": {"id": state.parent[0], "key": state.parent[1]} if state.parent else None,
+            "issuelinks": [
+                {"type": _BLOCKS, "inwardIssue": {"key": k}} for k in sorted(state.blockers)
+            ],
         },
     }
 
@@ -117,7 +191,10 @@ def _order(history: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def issue_deliveries(
-    issue: Mapping[str, Any], histories: list[Any], categories: Mapping[str, str]
+    issue: Mapping[str, Any],
+    histories: list[Any],
+    categories: Mapping[str, str],
+    parent_keys: Mapping[str, str] | None = None,
 ) -> list[Delivery]:
     """`jira:issue_created`, then one `jira:issue_updated` per history that changes what
     flowgauge reads, each with the issue as it was right after (Jira's webhook bodies)."""
@@ -139,7 +216,7 @@ def issue_deliveries(
     state = _now(fields)
     for history in reversed(ordered):
         after.append(state)
-        state = _undo(state, history)
+        state = _undo(state, history, parent_keys or {})
     after.reverse()
     out: list[Delivery] = [
         (

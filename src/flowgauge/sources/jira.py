@@ -8,6 +8,10 @@ changelog id is the REST API's history id), `jira:i<issue id>-created:<n>` and
 (unchanged across Jira's retries), or `jira:c-<digest of the body>:<n>`. Event time: the
 issue's `created` for `jira:issue_created`, else the delivery's `timestamp` (epoch ms, when the
 change happened), falling back to `issue.fields.updated`.
+
+Who holds the issue (`assignee`) and its parent come from the creation's issue fields and from
+the changelog items that change them; flags block with reason `flag` and "is blocked by" links
+with reason `dependency` (sources/_jira_fields.py; docs/sources/jira.md).
 """
 
 from __future__ import annotations
@@ -16,8 +20,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flowgauge.model import FlowEvent
+from flowgauge.model import ITEM_TYPES, FlowEvent
 from flowgauge.sources._common import require_hmac_hex
+from flowgauge.sources._jira_fields import (
+    ASSIGNEE,
+    LINK,
+    PARENT_FIELDS,
+    assignee_of,
+    blockers,
+    changed_parent,
+    link_change,
+    parent_of,
+)
 from flowgauge.sources._native import (
     Batch,
     body_key,
@@ -37,6 +51,7 @@ NAME = "jira"
 SIGNATURE_HEADER = "x-hub-signature"
 INCIDENT_TYPE = "incident"
 SERVICE_PREFIX = "service:"
+FLAG, DEPENDENCY = "flag", "dependency"
 
 Handler = Callable[[Batch, dict[str, Any], dict[str, Any]], None]
 
@@ -51,7 +66,10 @@ def delivery_id(headers: Headers, body: Any) -> str | None:
 
 
 def normalize(headers: Headers, body: Any) -> list[FlowEvent]:
-    """The flow events of one delivery; [] for comments, sprints, assignments and the like."""
+    """The flow events of one delivery; [] for comments, sprints and the like, and for
+    `issuelink_created` / `issuelink_deleted`: they name the two issues by id only, and Jira
+    Cloud also sends the blocked issue's `jira:issue_updated` with the changelog's `Link` item,
+    which is what gives the dependency (docs/sources/jira.md)."""
     payload = need_obj(body, "a Jira webhook body")
     event = opt_text(payload.get("webhookEvent"))
     if event is None:
@@ -94,6 +112,11 @@ def _fields(issue: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _issue_fields(issue: dict[str, Any]) -> dict[str, Any]:
+    fields = issue.get("fields")
+    return fields if isinstance(fields, dict) else {}
+
+
 def _event_time(payload: dict[str, Any], issue: dict[str, Any]) -> datetime:
     return when(
         (payload.get("timestamp"), "timestamp"),
@@ -108,8 +131,12 @@ def _created(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> No
     )
     state = opt_text(dig(issue, "fields", "status", "name"))
     fields = _fields(issue)
-    batch.add("created", at=at, state=state, **fields)
+    issue_fields = _issue_fields(issue)
+    holder = {"assignee": assignee_of(issue_fields), "parent": parent_of(issue_fields)}
+    batch.add("created", at=at, state=state, **{**fields, **holder})
     initial_labels(batch, at, fields)
+    if blockers(issue_fields):  # created linked ("is blocked by"): blocked from the start
+        batch.add("blocked", at=at, reason=DEPENDENCY, **fields)
     if not _done(issue):
         _incident(batch, "incident_opened", at, fields)
 
@@ -119,11 +146,14 @@ def _deleted(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> No
 
 
 def _updated(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> None:
-    """One event per changelog item we understand: status, labels, Flagged."""
+    """One event per changelog item we understand: status, labels, Flagged, "is blocked by"
+    links. A change of assignee or parent rides on every item event of the delivery; alone, it
+    is a `state` event of the issue's (unchanged) status."""
     items = dig(payload, "changelog", "items")
     if not isinstance(items, list):
         return
-    fields = _fields(issue)
+    issue_fields = _issue_fields(issue)
+    fields = {**_fields(issue), **_holder(payload, items, issue_fields)}
     at = _event_time(payload, issue)
     changed: dict[str, dict[str, Any]] = {}
     for change in items:
@@ -131,13 +161,40 @@ def _updated(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> No
             continue
         keys = {(opt_text(change.get(k)) or "").lower() for k in ("fieldId", "field")}
         name = next((name for name in _CHANGES if name in keys), None)
-        if name is None:
-            name = "resolution" if "resolution" in keys else None
-        else:
+        if name is not None:
             _CHANGES[name](batch, change, at, fields)
+        elif LINK in keys:
+            _link(batch, change, at, fields, issue_fields)
+        else:
+            name = "resolution" if "resolution" in keys else None
         if name is not None:
             changed.setdefault(name, change)
-    _incident_changes(batch, issue, changed, at, fields)
+    holder_only = not any(e.type in ITEM_TYPES for e in batch.events)
+    state = opt_text(dig(issue_fields, "status", "name"))
+    says = fields["assignee"] is not None or fields["parent"] is not None
+    if holder_only and says and state is not None:
+        batch.add("state", at=at, state=state, **fields)
+    _incident_changes(batch, issue, changed, at, _fields(issue))
+
+
+def _holder(
+    payload: dict[str, Any], items: list[Any], issue_fields: dict[str, Any]
+) -> dict[str, str | None]:
+    """The assignee and parent this change sets (None: it does not change them). The 2024
+    "assigned" delivery with an empty changelog says it by its event name: the issue's own
+    assignee then."""
+    holder: dict[str, str | None] = {"assignee": None, "parent": None}
+    for change in items:
+        if not isinstance(change, dict):
+            continue
+        keys = {(opt_text(change.get(k)) or "").lower() for k in ("fieldId", "field")}
+        if ASSIGNEE in keys:
+            holder["assignee"] = opt_text(change.get("to")) or ""
+        elif keys & PARENT_FIELDS:
+            holder["parent"] = changed_parent(change, issue_fields)
+    if not items and opt_text(payload.get("issue_event_type_name")) == "issue_assigned":
+        holder["assignee"] = assignee_of(issue_fields)
+    return holder
 
 
 def _done(issue: dict[str, Any]) -> bool:
@@ -203,7 +260,26 @@ def _labels(batch: Batch, change: dict[str, Any], at: datetime, fields: dict[str
 
 def _flagged(batch: Batch, change: dict[str, Any], at: datetime, fields: dict[str, Any]) -> None:
     flagged = opt_text(change.get("toString")) is not None
-    batch.add("blocked" if flagged else "unblocked", at=at, **fields)
+    batch.add("blocked" if flagged else "unblocked", at=at, reason=FLAG, **fields)
+
+
+def _link(
+    batch: Batch,
+    change: dict[str, Any],
+    at: datetime,
+    fields: dict[str, Any],
+    issue_fields: dict[str, Any],
+) -> None:
+    """Blocked (reason `dependency`) when an "is blocked by" link is added; unblocked only when
+    the last one goes: the issue's `issuelinks` after the change names no other blocker (one
+    reason for all links, so that one removal of two does not unblock: METRICS.md)."""
+    found = link_change(change)
+    if found is None:
+        return
+    kind, key = found
+    if kind == "unblocked" and blockers(issue_fields) - {key}:
+        return
+    batch.add(kind, at=at, reason=DEPENDENCY, **fields)
 
 
 _CHANGES: dict[str, Callable[[Batch, dict[str, Any], datetime, dict[str, Any]], None]] = {
@@ -215,7 +291,7 @@ _CHANGES: dict[str, Callable[[Batch, dict[str, Any], datetime, dict[str, Any]], 
 
 #: The changelog fields `normalize` reads (lower-cased `fieldId` or `field`): the importer sends
 #: only changes that name one of them.
-READ_FIELDS: frozenset[str] = frozenset(_CHANGES) | {"resolution"}
+READ_FIELDS: frozenset[str] = frozenset(_CHANGES) | {"resolution", ASSIGNEE, LINK} | PARENT_FIELDS
 
 _EVENTS: dict[str, Handler] = {
     "jira:issue_created": _created,

@@ -5,8 +5,10 @@ Endpoints and shapes from Atlassian's REST API documentation: `GET /rest/api/2/s
 (`nextPageToken`, absent on the last page, and `isLast`),
 `POST /rest/api/3/search/approximate-count` (`count`) and `GET /rest/api/3/issue/{id}/changelog`
 (startAt / maxResults / total / isLast / values), Data Center's `GET /rest/api/2/search` with
-`expand=changelog` (startAt / maxResults / total, `changelog.histories`). Faults on demand: 429 with
-`Retry-After`, 401 for wrong credentials, a page that is not Jira's, a 500 outage.
+`expand=changelog` (startAt / maxResults / total, `changelog.histories`), and
+`GET /rest/api/{2,3}/issue/{id}` for the epics (404 for an issue that does not exist). Faults on
+demand: 429 with `Retry-After`, 401 for wrong credentials, a page that is not Jira's, a 500
+outage.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from jira_world import CATEGORY, Issue, api_histories, api_issue
+from jira_world import CATEGORY, EPICS, Issue, api_histories, api_issue
 
 UNAUTHENTICATED = {
     "errorMessages": [
@@ -40,6 +42,7 @@ class FakeJira:
     throttle: int = 0  # answer this many next search requests with 429 Retry-After: 1
     garbage: bool = False  # search answers an HTML page
     outage_after: int | None = None  # search pages served before answering 500s
+    deleted_epics: frozenset[str] = frozenset()  # epic ids answered 404 (deleted since)
     requests: list[tuple[str, str]] = field(default_factory=list)
     searches: int = 0
     jql: list[str] = field(default_factory=list)
@@ -99,6 +102,17 @@ class FakeJira:
             {},
         )
 
+    def epic(self, issue_id: str) -> tuple[int, Any, dict[str, str]]:
+        key = EPICS.get(issue_id)
+        if key is None or issue_id in self.deleted_epics:
+            return (
+                404,
+                {"errorMessages": ["Issue does not exist or you do not have permission"]},
+                {},
+            )
+        fields = {"summary": f"epic {key}"}
+        return 200, {"id": issue_id, "key": key, "self": f"/issue/{issue_id}", "fields": fields}, {}
+
     def answer(
         self, method: str, url: str, headers: Any, body: bytes
     ) -> tuple[int, Any, dict[str, str]]:
@@ -134,6 +148,9 @@ class FakeJira:
             and path.endswith("/changelog")
         ):
             return self.changelog(path.split("/")[5], query)
+        version = "3" if cloud else "2"
+        if method == "GET" and path.startswith(f"/rest/api/{version}/issue/"):
+            return self.epic(path.split("/")[5])
         return 404, {"errorMessages": [f"no {method} {path}"], "errors": {}}, {}
 
     def _search(

@@ -20,6 +20,14 @@ STATUSES = list(CATEGORY)
 LABELS = ["blocked", "incident", "service:api", "ux"]
 TYPES = ["Story", "Bug", "Task"]
 START = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+#: Cloud account ids and the names the changelog shows for them.
+PEOPLE = {"712020:aa11": "Dana Kim", "712020:bb22": "Lee Park", "5b10a2844c20165700ede21g": "Mia"}
+#: Epics (not among the generated issues): issue id -> key; the API answers them by id.
+EPICS = {"30001": "ABC-900", "30002": "OPS-901", "30003": "ABC-902"}
+#: Issues that block generated ones.
+BLOCKING = ["ABC-500", "ABC-501", "OPS-502"]
+BLOCKS = {"id": "10000", "name": "Blocks", "inward": "is blocked by", "outward": "blocks"}
+RELATES = {"id": "10003", "name": "Relates", "inward": "relates to", "outward": "relates to"}
 
 
 def jira_time(at: datetime) -> str:
@@ -33,9 +41,20 @@ class State:
     labels: list[str]
     issuetype: str
     resolution: str | None = None
+    assignee: str | None = None  # account id
+    parent: str | None = None  # epic issue id
+    blockers: list[str] = field(default_factory=list)  # keys of the issues blocking it
 
     def copy(self) -> State:
-        return State(self.status, list(self.labels), self.issuetype, self.resolution)
+        return State(
+            self.status,
+            list(self.labels),
+            self.issuetype,
+            self.resolution,
+            self.assignee,
+            self.parent,
+            list(self.blockers),
+        )
 
 
 @dataclass
@@ -77,12 +96,35 @@ class Issue:
             "issuetype": {"name": state.issuetype, "subtask": False},
             "resolution": {"name": state.resolution} if state.resolution else None,
             "summary": f"issue {self.key}",
+            "assignee": (
+                {"accountId": state.assignee, "displayName": PEOPLE[state.assignee]}
+                if state.assignee
+                else None
+            ),
+            **(
+                {"parent": {"id": state.parent, "key": EPICS[state.parent]}} if state.parent else {}
+            ),
+            "issuelinks": [
+                {"id": "1", "type": RELATES, "outwardIssue": {"id": "1", "key": "OPS-7"}},
+                *(
+                    {"id": str(n + 2), "type": BLOCKS, "inwardIssue": {"id": "9", "key": key}}
+                    for n, key in enumerate(state.blockers)
+                ),
+            ],
         }
 
 
 def apply(state: State, item: dict[str, Any]) -> None:
-    field_id = item["fieldId"]
-    if field_id == "status":
+    field_id = item.get("fieldId") or item["field"]
+    if field_id == "assignee":
+        state.assignee = item["to"]
+    elif field_id in ("IssueParentAssociation", "customfield_10014"):
+        state.parent = item["to"]
+    elif field_id == "Link" and "blocked by" in (item["toString"] or ""):
+        state.blockers.append(item["to"])
+    elif field_id == "Link" and "blocked by" in (item["fromString"] or ""):
+        state.blockers.remove(item["from"])
+    elif field_id == "status":
         state.status = item["toString"]
     elif field_id == "labels":
         state.labels = (item["toString"] or "").split()
@@ -104,16 +146,70 @@ def _item(field_id: str, before: str | None, after: str | None, name: str = "") 
     }
 
 
+def _assign(state: State, to: str | None) -> dict[str, Any]:
+    before = state.assignee
+    return {
+        **_item("assignee", None, PEOPLE[to] if to else None),
+        "from": before,
+        "fromString": PEOPLE[before] if before else None,
+        "to": to,
+    }
+
+
+def _reparent(rng: random.Random, state: State) -> dict[str, Any]:
+    """Team-managed projects name the parent by id only; an Epic Link item also by key."""
+    to = rng.choice([e for e in [*EPICS, None] if e != state.parent])
+    if rng.random() < 0.5:
+        change = _item("customfield_10014", None, EPICS[to] if to else None, name="Epic Link")
+        change["fromString"] = EPICS[state.parent] if state.parent else None
+    else:
+        change = {"field": "IssueParentAssociation", "fieldtype": "jira"}
+        change |= {"fromString": None, "toString": None}
+    return change | {"from": state.parent, "to": to}
+
+
+def _link(rng: random.Random, state: State) -> dict[str, Any]:
+    """Add or remove an "is blocked by" link, or add a link flowgauge does not read."""
+    free = [k for k in BLOCKING if k not in state.blockers]
+    roll = rng.random()
+    if roll < 0.15:
+        text = rng.choice(["This issue relates to OPS-7", "This issue blocks ABC-8"])
+        side = {"from": None, "fromString": None, "to": text[-5:], "toString": text}
+    elif state.blockers and (roll < 0.55 or not free):
+        key = rng.choice(state.blockers)
+        side = {"from": key, "fromString": f"This issue is blocked by {key}"}
+        side |= {"to": None, "toString": None}
+    else:
+        key = rng.choice(free)
+        side = {"from": None, "fromString": None}
+        side |= {"to": key, "toString": f"This issue is blocked by {key}"}
+    return {"field": "Link", "fieldtype": "jira", **side}
+
+
+def _status(rng: random.Random, state: State) -> list[dict[str, Any]]:
+    to = rng.choice([s for s in STATUSES if s != state.status])
+    items = [_item("status", state.status, to)]
+    if to == "Done":
+        items.append(_item("resolution", state.resolution, "Done"))
+    elif state.status == "Done":
+        items.append(_item("resolution", state.resolution, None))
+    return items
+
+
 def _changes(rng: random.Random, state: State, flagged: list[bool]) -> list[dict[str, Any]]:
-    kind = rng.choice(["status", "status", "status", "labels", "flag", "type", "noise"])
+    kinds = ["status", "status", "status", "labels", "flag", "type", "noise"]
+    kind = rng.choice([*kinds, "assign", "assign+status", "parent", "link", "link"])
+    if kind == "assign":
+        return [_assign(state, rng.choice([p for p in [*PEOPLE, None] if p != state.assignee]))]
+    if kind == "assign+status":  # one history, two changes: the holder rides on the state
+        to = rng.choice([p for p in PEOPLE if p != state.assignee])
+        return [_assign(state, to), *_status(rng, state)]
+    if kind == "parent":
+        return [_reparent(rng, state)]
+    if kind == "link":
+        return [_link(rng, state)]
     if kind == "status":
-        to = rng.choice([s for s in STATUSES if s != state.status])
-        items = [_item("status", state.status, to)]
-        if to == "Done":
-            items.append(_item("resolution", state.resolution, "Done"))
-        elif state.status == "Done":
-            items.append(_item("resolution", state.resolution, None))
-        return items
+        return _status(rng, state)
     if kind == "labels":
         after = list(state.labels)
         label = rng.choice(LABELS)
@@ -143,7 +239,14 @@ def world(seed: int, issues: int = 23, projects: tuple[str, ...] = ("ABC", "OPS"
             id=20_000 + n,
             key=f"{rng.choice(projects)}-{n + 1}",
             created=created,
-            initial=State(rng.choice(["To Do", "To Do", "In Progress"]), labels, rng.choice(TYPES)),
+            initial=State(
+                rng.choice(["To Do", "To Do", "In Progress"]),
+                labels,
+                rng.choice(TYPES),
+                assignee=rng.choice([*PEOPLE, None]),
+                parent=rng.choice([*EPICS, None]),
+                blockers=rng.sample(BLOCKING, rng.choice([0, 0, 0, 1, 2])),
+            ),
         )
         state, at, flagged = issue.initial.copy(), created, [False]
         for _ in range(rng.randrange(0, 9)):

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jira_world import CATEGORY, api_histories, api_issue, webhooks, world
+from jira_world import CATEGORY, EPICS, api_histories, api_issue, webhooks, world
 
 from flowgauge.importers.jira import bounded_jql
 from flowgauge.importers.jira_history import issue_deliveries
@@ -28,7 +28,11 @@ def test_an_issue_rebuilt_from_the_api_gives_the_webhooks_events(seed: int) -> N
     issues = world(seed, issues=6)
     live = events_of(webhooks(issues))
     imported = events_of(
-        [d for i in issues for d in issue_deliveries(api_issue(i), api_histories(i), CATEGORY)]
+        [
+            d
+            for i in issues
+            for d in issue_deliveries(api_issue(i), api_histories(i), CATEGORY, EPICS)
+        ]
     )
     assert sorted(imported, key=lambda e: e.id) == sorted(live, key=lambda e: e.id)
 
@@ -46,11 +50,13 @@ def test_histories_that_change_nothing_flowgauge_reads_are_not_sent() -> None:
     issue = next(
         i
         for i in world(3, issues=40)
-        if any(h.items[0]["fieldId"] == "description" for h in i.histories)
+        if any(h.items[0].get("fieldId") == "description" for h in i.histories)
     )
     sent = issue_deliveries(api_issue(issue), api_histories(issue), CATEGORY)
     assert all(
-        item["fieldId"] != "description" for _, b in sent[1:] for item in b["changelog"]["items"]
+        item.get("fieldId") != "description"
+        for _, b in sent[1:]
+        for item in b["changelog"]["items"]
     )
 
 
@@ -116,7 +122,7 @@ def test_webhooks_and_an_import_mixed_in_any_order_any_number_of_times_give_the_
     issues = world(seed, issues=8)
     live = events_of(webhooks(issues))
     imported = [
-        events_of(issue_deliveries(api_issue(i), api_histories(i), CATEGORY)) for i in issues
+        events_of(issue_deliveries(api_issue(i), api_histories(i), CATEGORY, EPICS)) for i in issues
     ]
     seen_live = data.draw(st.lists(st.sampled_from(live), max_size=len(live))) if live else []
     again = data.draw(st.lists(st.sampled_from(imported), max_size=4))

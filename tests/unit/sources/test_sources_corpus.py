@@ -242,7 +242,8 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
     "jira": {
         # Created with a label: Jira's create changelog does not list it, `fields.labels` does.
         "jira_issue_created.json": [
-            jira("created", "2019-02-15T19:01:52.971-08:00", state="To Do"),
+            # unassigned: `fields.assignee` is null
+            jira("created", "2019-02-15T19:01:52.971-08:00", state="To Do", assignee=""),
             jira("labeled", "2019-02-15T19:01:52.971-08:00", label="test-label"),
             candidate(
                 "jira", "incident_opened", "2019-02-15T19:01:52.971-08:00", TES, item_type="story"
@@ -290,8 +291,25 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
                 labels=(),
             )
         ],
-        "jira_issue_updated.assigned.json": [],
-        "jira_issue_updated.assigned-empty-changelog-2024.json": [],
+        # A new holder and nothing else: a `state` event of the unchanged status carries it (the
+        # changelog's `to`: the user's key in 2019, an accountId today).
+        "jira_issue_updated.assigned.json": [
+            jira("state", "2019-02-16T03:18:01.752Z", state="To Do", assignee="admin")
+        ],
+        # The empty changelog names no one: the issue's own assignee, by its event name.
+        "jira_issue_updated.assigned-empty-changelog-2024.json": [
+            ev(
+                "jira",
+                "state",
+                "jira:TEST-123",
+                "2024-08-20T18:47:42.935Z",
+                project="TEST",
+                kind="issue",
+                item_type="task",
+                state="To Do",
+                assignee="789012",
+            )
+        ],
         "jira_issue_updated.description-edited.json": [],
         "jira_issue_updated.sprint.json": [],
         "comment_created.json": [],

@@ -267,7 +267,7 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
     "jira": {
         # Created with a label: Jira's changelog may not list it, `fields.labels` does.
         "jira_issue_created.json": [
-            shop("created", "2026-02-12T09:00:00+01:00", state="To Do"),
+            shop("created", "2026-02-12T09:00:00+01:00", state="To Do", assignee=""),
             shop("labeled", "2026-02-12T09:00:00+01:00", label="checkout"),
             candidate(
                 "jira", "incident_opened", "2026-02-12T09:00:00+01:00", SHOP, item_type="story"
@@ -301,9 +301,22 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
                 label="payments",
             ),
         ],
-        "jira_issue_updated.assigned.json": [],
+        # A new holder and nothing else: a `state` event of the unchanged status carries it.
+        "jira_issue_updated.assigned.json": [
+            shop("state", "2026-02-12T12:05:00Z", state="In Progress", assignee="712020:aa11")
+        ],
         "jira_issue_updated.description-edited.json": [],
         "jira_issue_updated.sprint.json": [],
+        # "is blocked by" SHOP-30: blocked for a dependency (METRICS.md, blocked reasons)
+        "jira_issue_updated.issuelink-blocked-by.json": [
+            shop("blocked", "2026-02-12T12:30:00Z", reason="dependency")
+        ],
+        # A parent named by id only: the issue's `fields.parent` gives its key.
+        "jira_issue_updated.parent.json": [
+            shop("state", "2026-02-12T12:40:00Z", state="In Progress", parent="SHOP-1")
+        ],
+        # Issues by id only; Jira Cloud sends the blocked issue's `jira:issue_updated` too.
+        "issuelink_created.json": [],
         "jira_issue_deleted.json": [
             ev(
                 "jira",
@@ -399,7 +412,7 @@ def expected_ids(
         return [event["id"] for event in (body if isinstance(body, list) else [body])]
     key = REGISTRY[source].delivery_id(headers, body)
     if source == "jira":
-        key = change_key(body["webhookEvent"], body, body["issue"]) or key
+        key = change_key(body["webhookEvent"], body, body.get("issue", {})) or key
     if key is None and got:
         key = got[0].id.split(":")[1]
         assert key.startswith("c-") and len(key) > 2, got[0].id
