@@ -1,7 +1,7 @@
 """One benchmark of `bench.pipeline` on its own fresh broker, its raw figures as JSON.
 
     python -m bench.one throughput ITEMS EVENTS_PER_ITEM [--profile] [--floors] [--tansu]
-                                   [--exactly-once] [--grouped]
+                                   [--exactly-once] [--grouped] [--one-by-one]
     python -m bench.one recovery ITEMS memory|rocksdb [KILLS] [--tansu]
     python -m bench.one freshness RATE SECONDS [--tansu]
 
@@ -32,6 +32,8 @@ def main(argv: list[str]) -> dict[str, Any]:
             profile, floors = "--profile" in argv, "--floors" in argv
             guarantee = "exactly_once" if "--exactly-once" in argv else "at_least_once"
             env = {"FLOWGAUGE_PROCESSING_GUARANTEE": guarantee}
+            if "--one-by-one" in argv:  # agents without batches (stream/topology.py `batched`)
+                env["FLOWGAUGE_BATCHES"] = "0"
             return pipeline.throughput_run(
                 bootstrap, workdir, items, per_item, 0, profile, env, floors, "--grouped" in argv
             )
