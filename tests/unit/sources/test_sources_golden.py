@@ -17,7 +17,7 @@ import pytest
 from sources_helpers import SECRET, SOURCES, ev, fixture_files, same_events, signed
 
 from flowgauge.model import Change, FlowEvent
-from flowgauge.sources import REGISTRY, SignatureError
+from flowgauge.sources import REGISTRY, SignatureError, linear
 from flowgauge.sources.jira import change_key
 
 GH = "acme-shop/storefront"
@@ -64,7 +64,11 @@ OPS = {
     "kind": "issue",
     "labels": ("Bug",),
     "item_type": "bug",
+    "team": "OPS",
+    "assignee": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+    "parent": "Warehouse printing",  # the issue's project (docs/sources/linear.md)
 }
+OPS_BLOCKED = {"project": "OPS", "kind": "issue", "team": "OPS", "reason": "dependency"}
 GL_HEAD = "6e5b7a2c4f9c8b0a1fcd5b6a7f8e9d0c1324d567"
 
 
@@ -352,7 +356,21 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
             ops("labeled", "2026-02-18T09:00:00Z", label="Bug"),
         ],
         "Issue.update.json": [ops("state", "2026-02-18T11:30:00Z", state="In Progress")],
+        "Issue.update.assignee.json": [
+            ops(
+                "state",
+                "2026-02-18T13:05:00Z",
+                state="In Progress",
+                assignee="2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+            )
+        ],
         "Issue.remove.json": [ops("deleted", "2026-02-19T08:00:00Z")],
+        "IssueRelation.create.json": [
+            ev("linear", "blocked", "linear:OPS-58", "2026-02-18T12:00:00Z", **OPS_BLOCKED)
+        ],
+        "IssueRelation.remove.json": [
+            ev("linear", "unblocked", "linear:OPS-58", "2026-02-18T15:00:00Z", **OPS_BLOCKED)
+        ],
         "Comment.create.json": [],
     },
     "generic": {
@@ -400,6 +418,8 @@ def expected_ids(
     key = REGISTRY[source].delivery_id(headers, body)
     if source == "jira":
         key = change_key(body["webhookEvent"], body, body["issue"]) or key
+    if source == "linear" and got:
+        key = linear.change_key(body["type"], body["action"], body, body["data"])
     if key is None and got:
         key = got[0].id.split(":")[1]
         assert key.startswith("c-") and len(key) > 2, got[0].id

@@ -1,6 +1,7 @@
 """Event ids: a redelivery gives the same ids (counted once), another delivery gives new ones.
 
-Jira's ids name the change itself (test_sources_gitlab_jira.py), so that an import matches them.
+Jira's and Linear's ids name the change itself (test_sources_gitlab_jira.py, below), so that an
+import of the same history matches them.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from flowgauge.sources import REGISTRY
 SAMPLES: dict[str, tuple[str, str, dict[str, str]]] = {
     "github": ("issues.opened.json", "x-github-delivery", {"x-github-event": "issues"}),
     "gitlab": ("issue.open.json", "idempotency-key", {}),
-    "linear": ("Issue.create.json", "linear-delivery", {}),
 }
 
 
@@ -27,7 +27,7 @@ def linear_issue(**extra: Any) -> dict[str, Any]:
 
 
 def body_of(provider: str) -> Any:
-    return linear_issue() if provider == "linear" else payload(provider, SAMPLES[provider][0])
+    return payload(provider, SAMPLES[provider][0])
 
 
 @pytest.mark.parametrize("provider", sorted(SAMPLES))
@@ -62,14 +62,44 @@ def test_plane_v2_ids_use_the_stable_event_id_not_the_per_attempt_delivery() -> 
     assert REGISTRY["plane"].normalize({}, body)[0].id == "plane:another-event:0"
 
 
-def test_linear_content_ids_ignore_the_send_time_but_not_the_change() -> None:
+ISSUE = "6a7b8c9d-0e1f-4a2b-9c3d-5e6f7a8b9c0d"
+
+
+def linear_update(**data: Any) -> dict[str, Any]:
+    body = payload("linear", "Issue.update.json")
+    body["data"].update(data)
+    return body
+
+
+def test_linear_ids_name_the_change_not_the_delivery_nor_the_send_time() -> None:
     normalize = REGISTRY["linear"].normalize
-    sent, resent_body = linear_issue(), linear_issue()
-    sent["webhookTimestamp"], resent_body["webhookTimestamp"] = 1_700_000_000_000, 1_700_000_600_000
-    first = normalize({}, sent)
-    resent = normalize({}, resent_body)
-    changed = normalize({}, linear_issue(updatedAt="2026-02-18T09:45:00.000Z"))
-    assert [e.id for e in first] == [e.id for e in resent] != [e.id for e in changed]
+    sent, resent = linear_update(), linear_update()
+    resent["webhookTimestamp"] += 600_000
+    first = normalize({"linear-delivery": "guid-1"}, sent)
+    again = normalize({"linear-delivery": "guid-2"}, resent)
+    later = normalize({"linear-delivery": "guid-1"}, linear_update(updatedAt="2026-02-18T12:00:00Z"))
+    assert [e.id for e in first] == [e.id for e in again] == [f"linear:i{ISSUE}-u1771414200000:0"]
+    assert [e.id for e in later] == [f"linear:i{ISSUE}-u1771416000000:0"]
+    created = normalize({"linear-delivery": "guid-3"}, linear_issue())
+    assert [e.id for e in created] == [f"linear:i{ISSUE}-created:{n}" for n in (0, 1)]
+    removed = normalize({}, payload("linear", "Issue.remove.json"))
+    assert [e.id for e in removed] == [f"linear:i{ISSUE}-removed:0"]
+
+
+def test_linear_relation_ids_name_the_blocked_issue_the_blocker_and_the_time() -> None:
+    normalize = REGISTRY["linear"].normalize
+    added = normalize({"linear-delivery": "a"}, payload("linear", "IssueRelation.create.json"))
+    removed = normalize({"linear-delivery": "a"}, payload("linear", "IssueRelation.remove.json"))
+    assert [e.id for e in added] == [f"linear:i{ISSUE}-dOPS-41-a1771416000000:0"]
+    assert [e.id for e in removed] == [f"linear:i{ISSUE}-dOPS-41-r1771426800000:0"]
+
+
+def test_linear_without_the_issue_id_falls_back_to_the_delivery_then_the_content() -> None:
+    normalize = REGISTRY["linear"].normalize
+    body = linear_update()
+    body["data"]["updatedAt"] = None
+    assert normalize({"linear-delivery": "guid-1"}, body)[0].id == "linear:guid-1:0"
+    assert normalize({}, body)[0].id.startswith("linear:c-")
 
 
 def test_an_overlong_delivery_header_is_digested_not_copied() -> None:

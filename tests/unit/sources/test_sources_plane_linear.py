@@ -108,7 +108,13 @@ def linear_issue(action: str, **extra: Any) -> dict[str, Any]:
     return body
 
 
-LINEAR_FIELDS = {"project": "ENG", "kind": "issue", "labels": ("Bug",), "item_type": "bug"}
+LINEAR_FIELDS = {
+    "project": "ENG",
+    "kind": "issue",
+    "labels": ("Bug",),
+    "item_type": "bug",
+    "team": "ENG",
+}
 
 
 def test_linear_issue_create() -> None:
@@ -125,7 +131,8 @@ def test_linear_issue_create() -> None:
     labeled = labeled.model_copy(update=LINEAR_FIELDS)
     got = linear.normalize({"linear-delivery": "x"}, linear_issue("create"))
     same_events(got, [created, labeled])
-    assert [e.id for e in got] == ["linear:x:0", "linear:x:1"]
+    created_key = "linear:i539068e2-ae88-4d09-bd75-22eb4a59612f-created"  # the change, not "x"
+    assert [e.id for e in got] == [f"{created_key}:0", f"{created_key}:1"]
 
 
 def test_linear_state_change_needs_updated_from_state_id() -> None:
