@@ -77,7 +77,8 @@ def test_linear_ids_name_the_change_not_the_delivery_nor_the_send_time() -> None
     resent["webhookTimestamp"] += 600_000
     first = normalize({"linear-delivery": "guid-1"}, sent)
     again = normalize({"linear-delivery": "guid-2"}, resent)
-    later = normalize({"linear-delivery": "guid-1"}, linear_update(updatedAt="2026-02-18T12:00:00Z"))
+    moved_later = linear_update(updatedAt="2026-02-18T12:00:00Z")
+    later = normalize({"linear-delivery": "guid-1"}, moved_later)
     assert [e.id for e in first] == [e.id for e in again] == [f"linear:i{ISSUE}-u1771414200000:0"]
     assert [e.id for e in later] == [f"linear:i{ISSUE}-u1771416000000:0"]
     created = normalize({"linear-delivery": "guid-3"}, linear_issue())
