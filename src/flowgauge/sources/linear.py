@@ -166,7 +166,8 @@ def _fields(data: dict[str, Any]) -> dict[str, Any]:
     identifier = opt_text(data.get("identifier"))
     item = identifier or need_text(data.get("id"), "data.id")
     team = _team(data)
-    labels = names(data.get("labels"))
+    found = names(data.get("labels"))
+    labels = None if found is None else tuple(sorted(found))  # a set: Linear's order varies
     return {
         "item": f"linear:{item}",
         "project": team,
@@ -216,9 +217,9 @@ def _label_changes(
     labels: list[Any] = raw if isinstance(raw, list) else []
     by_id = {opt_text(dig(x, "id")): opt_text(dig(x, "name")) for x in labels}
     new_ids = names(data.get("labelIds")) or ()
-    for label_id in (x for x in new_ids if x not in old_ids):
+    for label_id in sorted(x for x in new_ids if x not in old_ids):
         batch.add("labeled", at=at, label=by_id.get(label_id) or label_id, **fields)
-    for label_id in (x for x in old_ids if x not in new_ids):
+    for label_id in sorted(x for x in old_ids if x not in new_ids):
         batch.add("unlabeled", at=at, label=label_id, **fields)
 
 
