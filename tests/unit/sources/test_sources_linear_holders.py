@@ -1,4 +1,4 @@
-"""Linear: who holds the issue, its team and what it belongs to, table-driven on the golden update."""
+"""Linear: who holds the issue, its team and what it belongs to (table-driven)."""
 
 from __future__ import annotations
 
