@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sources_helpers import payload
 
-from flowgauge.sources import REGISTRY
+from flowgauge.sources import REGISTRY, PayloadError
 
 # provider -> (sample, delivery header, extra headers)
 SAMPLES: dict[str, tuple[str, str, dict[str, str]]] = {
@@ -51,15 +51,44 @@ def test_without_a_delivery_id_ids_come_from_the_content(provider: str) -> None:
     assert all(i.startswith(f"{provider}:c-") for i in first)
 
 
-def test_plane_v2_ids_use_the_stable_event_id_not_the_per_attempt_delivery() -> None:
+WORK_ITEM = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
+
+
+def test_plane_ids_name_the_change_not_the_event_id_nor_the_delivery() -> None:
+    normalize = REGISTRY["plane"].normalize
     body = payload("plane", "workitem.updated.json")
-    one = REGISTRY["plane"].normalize({"x-plane-delivery": "a1"}, body)
-    body["delivery_id"] = "retry"
-    two = REGISTRY["plane"].normalize({"x-plane-delivery": "a2"}, body)
-    assert [e.id for e in one] == [e.id for e in two] == [f"plane:{body['event_id']}:0"]
-    assert REGISTRY["plane"].delivery_id({}, body) == body["event_id"]
-    body["event_id"] = "another-event"
-    assert REGISTRY["plane"].normalize({}, body)[0].id == "plane:another-event:0"
+    one = normalize({"x-plane-delivery": "a1"}, body)
+    body["delivery_id"], body["event_id"] = "retry", "another-event"
+    two = normalize({"x-plane-delivery": "a2"}, body)
+    assert [e.id for e in one] == [e.id for e in two] == [f"plane:w{WORK_ITEM}-u1771251600000:0"]
+    body["data"]["updated_at"] = "2026-02-16T15:00:00+00:00"
+    assert normalize({}, body)[0].id == f"plane:w{WORK_ITEM}-u1771254000000:0"
+    created = normalize({}, payload("plane", "workitem.created.json"))
+    assert [e.id for e in created] == [f"plane:w{WORK_ITEM}-created:{n}" for n in (0, 1)]
+    deleted = normalize({}, payload("plane", "workitem.deleted.json"))
+    assert [e.id for e in deleted] == [f"plane:w{WORK_ITEM}-deleted:0"]
+
+
+def test_plane_v1_ids_name_the_field_and_its_values_too() -> None:
+    """v1 sends one delivery per changed field, all with the same `updated_at`."""
+    normalize = REGISTRY["plane"].normalize
+    state = normalize({}, payload("plane", "v1.issue.update.json"))
+    blocked = payload("plane", "v1.issue.update.blocked_by.json")
+    first = normalize({}, blocked)
+    blocked["activity"]["new_value"] = "SHOP-4"
+    other = normalize({}, blocked)
+    ids = [state[0].id, first[0].id, other[0].id]
+    assert len(set(ids)) == 3 and all(i.startswith(f"plane:w{WORK_ITEM}-u") for i in ids)
+
+
+def test_plane_update_without_updated_at_is_timed_and_named_by_the_last_activity() -> None:
+    body = payload("plane", "workitem.updated.json")
+    body["data"]["updated_at"] = None
+    body["data"]["last_activity_at"] = "2026-02-16T15:00:00+00:00"
+    assert REGISTRY["plane"].normalize({}, body)[0].id == f"plane:w{WORK_ITEM}-u1771254000000:0"
+    body["data"]["last_activity_at"] = None
+    with pytest.raises(PayloadError):
+        REGISTRY["plane"].normalize({}, body)
 
 
 ISSUE = "6a7b8c9d-0e1f-4a2b-9c3d-5e6f7a8b9c0d"
