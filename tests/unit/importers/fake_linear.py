@@ -49,6 +49,7 @@ class FakeLinear:
     ratelimited: int = 0  # answer this many next issues queries with RATELIMITED
     throttle: int = 0  # answer this many next issues queries with 429 Retry-After: 1
     budget_low: int = 0  # say the complexity budget is spent on this many next answers
+    auth_status: int = 401  # what a wrong key gets (Linear has answered both 401 and 400)
     garbage: bool = False
     outage_after: int | None = None
     searches: int = 0
@@ -72,7 +73,7 @@ class FakeLinear:
     def answer(self, headers: Any, body: bytes) -> Answer:
         if headers.get("Authorization") != self.key:
             message = "Authentication required, not authenticated"
-            return 401, error(message, "AUTHENTICATION_ERROR"), {}
+            return self.auth_status, error(message, "AUTHENTICATION_ERROR"), {}
         request = json.loads(body)
         query, variables = request["query"], request.get("variables") or {}
         with self.lock:

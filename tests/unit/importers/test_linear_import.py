@@ -16,6 +16,7 @@ from linear_world import delivery_lines, webhooks, world
 from flowgauge import cli
 from flowgauge.importers import Policy
 from flowgauge.importers.command import ImportOptions, run_command
+from flowgauge.importers.linear import reset_wait
 from flowgauge.model.config import parse_duration
 from flowgauge.model.loader import parse_config
 from flowgauge.records import read_events
@@ -177,6 +178,45 @@ def test_a_wrong_key_names_the_variable_to_set(
     assert "linear:" in error and "401" in error and "FLOWGAUGE_LINEAR_API_KEY" in error
     assert run(fake[1], out, tmp_path, env={}) == 1
     assert "no credentials" in capsys.readouterr().err
+
+
+def test_a_wrong_key_refused_in_a_graphql_error_names_the_variable_too(
+    fake: tuple[FakeLinear, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake[0].auth_status = 400
+    env = {"FLOWGAUGE_LINEAR_API_KEY": "wrong"}
+    assert run(fake[1], tmp_path / "import.jsonl", tmp_path, env=env) == 1
+    error = capsys.readouterr().err
+    assert f"linear: {fake[1]}/graphql refused the API key" in error
+    assert "FLOWGAUGE_LINEAR_API_KEY" in error
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({}, None),
+        ({"x-ratelimit-requests-remaining": "10", "x-ratelimit-requests-reset": "5000"}, None),
+        ({"x-ratelimit-requests-remaining": "0", "x-ratelimit-requests-reset": "5000"}, 4.0),
+        (  # the complexity left cannot pay for another query like the last one
+            {
+                "x-complexity": "500",
+                "x-ratelimit-complexity-remaining": "499",
+                "x-ratelimit-complexity-reset": "9000",
+            },
+            8.0,
+        ),
+        (
+            {
+                "x-complexity": "500",
+                "x-ratelimit-complexity-remaining": "500",
+                "x-ratelimit-complexity-reset": "9000",
+            },
+            None,
+        ),
+    ],
+)
+def test_reset_wait_reads_linears_budgets(headers: dict[str, str], wait: float | None) -> None:
+    assert reset_wait(headers, now=1.0) == wait
 
 
 def test_an_unknown_team_is_named(
