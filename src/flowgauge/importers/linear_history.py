@@ -32,7 +32,7 @@ ISSUE_FIELDS = """
   assignee { id name }
   project { id name }
   parent { id identifier }
-  labels { nodes { id name } }
+  labels(first: 50) { nodes { id name } }
 """
 HISTORY_FIELDS = """
   id createdAt
