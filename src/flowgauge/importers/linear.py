@@ -10,8 +10,10 @@ Rate limits (Linear's docs, "Rate limiting"): a limited request answers a GraphQ
 say what is left of the hour's budgets and when each resets (epoch ms), `X-Complexity` what the
 last query cost. We wait for the reset when limited, and before a query the budget left cannot pay.
 Page sizes keep each query under Linear's 10,000-point cap on one query's complexity (objects 1
-point, scalars 0.1, a connection multiplies by its `first`): 10 issues x (25 history entries of
-~15 points + 50 labels) is about 4,500; a history page of 100 about 1,500.
+point, scalars 0.1, a connection multiplies by its `first`, whatever it returns): 20 issues x (10
+history entries of ~14 points + 50 labels) is about 4,200; a history page of 100 about 1,400. The
+hourly complexity budget (250,000 points for an API key) then sets the pace: about 1,200 issues an
+hour with short histories, fewer with long ones (~14 points an entry).
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ query Issues($team: String!, $since: DateTimeOrDuration!, $after: String, $first
   issues(first: $first, after: $after, includeArchived: true, orderBy: createdAt,
          filter: {{team: {{key: {{eq: $team}}}}, updatedAt: {{gte: $since}}}}) {{
     nodes {{ {ISSUE_FIELDS}
-      history(first: 25) {{ nodes {{ {HISTORY_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }}
+      history(first: 10) {{ nodes {{ {HISTORY_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }}
     }}
     pageInfo {{ hasNextPage endCursor }}
   }}
@@ -128,7 +130,7 @@ class LinearImporter:
     source = SOURCE
 
     def __init__(
-        self, api: Client, team: str, since: datetime, *, page_size: int = 10, concurrency: int = 4
+        self, api: Client, team: str, since: datetime, *, page_size: int = 20, concurrency: int = 4
     ) -> None:
         self.api = api
         self.team = team
