@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from flowgauge.importers import jira
+from flowgauge.importers import jira, linear, plane
 from flowgauge.importers.base import Importer
 from flowgauge.importers.http import ImportFailed, Policy
 
@@ -32,8 +32,22 @@ def _jira(
     return jira.JiraImporter(jira.client(url, env, policy), jira.bounded_jql(jql, since))
 
 
+def _linear(
+    url: str, team: str, since: datetime, env: Mapping[str, str], policy: Policy | None
+) -> Importer:
+    return linear.LinearImporter(linear.client(url, env, policy), team, since)
+
+
+def _plane(
+    url: str, project: str, since: datetime, env: Mapping[str, str], policy: Policy | None
+) -> Importer:
+    return plane.PlaneImporter(plane.client(url, env, policy), project, since)
+
+
 IMPORTERS: dict[str, ImporterSpec] = {
     "jira": ImporterSpec(selector="jql", default_url=None, build=_jira),
+    "linear": ImporterSpec(selector="team", default_url=linear.DEFAULT_URL, build=_linear),
+    "plane": ImporterSpec(selector="project", default_url=plane.DEFAULT_URL, build=_plane),
 }
 
 __all__ = ["IMPORTERS", "ImportFailed", "ImporterSpec", "Policy"]

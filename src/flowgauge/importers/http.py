@@ -128,6 +128,12 @@ class Client:
             return exc.wait
         return float(self._backoff(state))
 
+    def judge(self, response: httpx.Response) -> Transient | ImportFailed | None:
+        """The tool's own word on an answer, before HTTP's: a `Transient` to retry (a rate limit
+        in a GraphQL error), an `ImportFailed` to stop, None to read the status as HTTP says.
+        A tool's client overrides it; statuses and `Retry-After` are read for every tool."""
+        return None
+
     async def _once(
         self, method: str, path: str, params: Any, body: Any
     ) -> tuple[Any, httpx.Headers]:
@@ -138,6 +144,9 @@ class Client:
         except httpx.TransportError as exc:
             raise Transient(f"cannot reach {url}: {type(exc).__name__}: {exc}") from None
         status = response.status_code
+        verdict = self.judge(response)
+        if verdict is not None:
+            raise verdict
         wait = server_wait(response.headers)
         if status in TRANSIENT or (status == 403 and wait is not None):
             raise Transient(f"{method} {url} answered {status}", wait)

@@ -17,7 +17,8 @@ import pytest
 from sources_helpers import SECRET, SOURCES, ev, fixture_files, same_events, signed
 
 from flowgauge.model import Change, FlowEvent
-from flowgauge.sources import REGISTRY, SignatureError
+from flowgauge.sources import REGISTRY, SignatureError, linear
+from flowgauge.sources import plane as plane_source
 from flowgauge.sources.jira import change_key
 
 GH = "acme-shop/storefront"
@@ -57,14 +58,22 @@ PLANE = {
     "project": PLANE_PROJECT,
     "kind": "work_item",
     "labels": ("e3f4a5b6-c7d8-4e9f-8a1b-2c3d4e5f6a7b",),  # v2 sends label ids
+    "assignee": "",  # v2's `assignee_ids: []`: unassigned
+    "parent": "",  # `parent_id: null`: no parent
 }
+#: v1 does not expand labels nor assignees (empty lists: unknown) and names no parent.
+PLANE_V1 = {"labels": None, "assignee": None, "parent": None}
 OPS = {
     "item": "linear:OPS-58",
     "project": "OPS",
     "kind": "issue",
     "labels": ("Bug",),
     "item_type": "bug",
+    "team": "OPS",
+    "assignee": "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+    "parent": "Warehouse printing",  # the issue's project (docs/sources/linear.md)
 }
+OPS_BLOCKED = {"project": "OPS", "kind": "issue", "team": "OPS", "reason": "dependency"}
 GL_HEAD = "6e5b7a2c4f9c8b0a1fcd5b6a7f8e9d0c1324d567"
 
 
@@ -339,9 +348,14 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
             plane("labeled", "2026-02-16T10:00:00+00:00", label=PLANE["labels"][0]),
         ],
         # The current state on every update (its id: the payload does not expand it).
+        # Two assignees: the holder is the lowest id, whatever their order.
         "workitem.updated.json": [
             plane(
-                "state", "2026-02-16T14:20:00+00:00", state="d2e3f4a5-b6c7-4d8e-9f0a-1b2c3d4e5f6a"
+                "state",
+                "2026-02-16T14:20:00+00:00",
+                state="d2e3f4a5-b6c7-4d8e-9f0a-1b2c3d4e5f6a",
+                assignee="a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d",
+                parent=f"plane:{PLANE_PROJECT}/5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b",
             )
         ],
         "workitem.deleted.json": [plane("deleted", "2026-02-17T08:00:00+00:00")],
@@ -354,8 +368,11 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
                 "state",
                 "2026-02-16T14:20:00+00:00",
                 state="d2e3f4a5-b6c7-4d8e-9f0a-1b2c3d4e5f6a",
-                labels=None,
+                **PLANE_V1,
             )
+        ],
+        "v1.issue.update.blocked_by.json": [
+            plane("blocked", "2026-02-16T15:00:00+00:00", reason="dependency", **PLANE_V1)
         ],
         "v1.issue.delete.json": [],  # names the work item alone, not its project (documented)
     },
@@ -365,7 +382,21 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
             ops("labeled", "2026-02-18T09:00:00Z", label="Bug"),
         ],
         "Issue.update.json": [ops("state", "2026-02-18T11:30:00Z", state="In Progress")],
+        "Issue.update.assignee.json": [
+            ops(
+                "state",
+                "2026-02-18T13:05:00Z",
+                state="In Progress",
+                assignee="2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
+            )
+        ],
         "Issue.remove.json": [ops("deleted", "2026-02-19T08:00:00Z")],
+        "IssueRelation.create.json": [
+            ev("linear", "blocked", "linear:OPS-58", "2026-02-18T12:00:00Z", **OPS_BLOCKED)
+        ],
+        "IssueRelation.remove.json": [
+            ev("linear", "unblocked", "linear:OPS-58", "2026-02-18T15:00:00Z", **OPS_BLOCKED)
+        ],
         "Comment.create.json": [],
     },
     "generic": {
@@ -413,6 +444,11 @@ def expected_ids(
     key = REGISTRY[source].delivery_id(headers, body)
     if source == "jira":
         key = change_key(body["webhookEvent"], body, body.get("issue", {})) or key
+    if source == "linear" and got:
+        key = linear.change_key(body["type"], body["action"], body, body["data"])
+    if source == "plane" and got:
+        event = body["event"] if body["event"] != "issue" else f"v1.{body['action']}"
+        key = plane_source.change_key(event, body)
     if key is None and got:
         key = got[0].id.split(":")[1]
         assert key.startswith("c-") and len(key) > 2, got[0].id

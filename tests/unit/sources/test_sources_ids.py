@@ -1,6 +1,7 @@
 """Event ids: a redelivery gives the same ids (counted once), another delivery gives new ones.
 
-Jira's ids name the change itself (test_sources_gitlab_jira.py), so that an import matches them.
+Jira's and Linear's ids name the change itself (test_sources_gitlab_jira.py, below), so that an
+import of the same history matches them.
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from typing import Any
 import pytest
 from sources_helpers import payload
 
-from flowgauge.sources import REGISTRY
+from flowgauge.sources import REGISTRY, PayloadError
 
 # provider -> (sample, delivery header, extra headers)
 SAMPLES: dict[str, tuple[str, str, dict[str, str]]] = {
     "github": ("issues.opened.json", "x-github-delivery", {"x-github-event": "issues"}),
     "gitlab": ("issue.open.json", "idempotency-key", {}),
-    "linear": ("Issue.create.json", "linear-delivery", {}),
 }
 
 
@@ -27,7 +27,7 @@ def linear_issue(**extra: Any) -> dict[str, Any]:
 
 
 def body_of(provider: str) -> Any:
-    return linear_issue() if provider == "linear" else payload(provider, SAMPLES[provider][0])
+    return payload(provider, SAMPLES[provider][0])
 
 
 @pytest.mark.parametrize("provider", sorted(SAMPLES))
@@ -51,25 +51,85 @@ def test_without_a_delivery_id_ids_come_from_the_content(provider: str) -> None:
     assert all(i.startswith(f"{provider}:c-") for i in first)
 
 
-def test_plane_v2_ids_use_the_stable_event_id_not_the_per_attempt_delivery() -> None:
+WORK_ITEM = "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
+
+
+def test_plane_ids_name_the_change_not_the_event_id_nor_the_delivery() -> None:
+    normalize = REGISTRY["plane"].normalize
     body = payload("plane", "workitem.updated.json")
-    one = REGISTRY["plane"].normalize({"x-plane-delivery": "a1"}, body)
-    body["delivery_id"] = "retry"
-    two = REGISTRY["plane"].normalize({"x-plane-delivery": "a2"}, body)
-    assert [e.id for e in one] == [e.id for e in two] == [f"plane:{body['event_id']}:0"]
-    assert REGISTRY["plane"].delivery_id({}, body) == body["event_id"]
-    body["event_id"] = "another-event"
-    assert REGISTRY["plane"].normalize({}, body)[0].id == "plane:another-event:0"
+    one = normalize({"x-plane-delivery": "a1"}, body)
+    body["delivery_id"], body["event_id"] = "retry", "another-event"
+    two = normalize({"x-plane-delivery": "a2"}, body)
+    assert [e.id for e in one] == [e.id for e in two] == [f"plane:w{WORK_ITEM}-u1771251600000:0"]
+    body["data"]["updated_at"] = "2026-02-16T15:00:00+00:00"
+    assert normalize({}, body)[0].id == f"plane:w{WORK_ITEM}-u1771254000000:0"
+    created = normalize({}, payload("plane", "workitem.created.json"))
+    assert [e.id for e in created] == [f"plane:w{WORK_ITEM}-created:{n}" for n in (0, 1)]
+    deleted = normalize({}, payload("plane", "workitem.deleted.json"))
+    assert [e.id for e in deleted] == [f"plane:w{WORK_ITEM}-deleted:0"]
 
 
-def test_linear_content_ids_ignore_the_send_time_but_not_the_change() -> None:
+def test_plane_v1_ids_name_the_field_and_its_values_too() -> None:
+    """v1 sends one delivery per changed field, all with the same `updated_at`."""
+    normalize = REGISTRY["plane"].normalize
+    state = normalize({}, payload("plane", "v1.issue.update.json"))
+    blocked = payload("plane", "v1.issue.update.blocked_by.json")
+    first = normalize({}, blocked)
+    blocked["activity"]["new_value"] = "SHOP-4"
+    other = normalize({}, blocked)
+    ids = [state[0].id, first[0].id, other[0].id]
+    assert len(set(ids)) == 3 and all(i.startswith(f"plane:w{WORK_ITEM}-u") for i in ids)
+
+
+def test_plane_update_without_updated_at_is_timed_and_named_by_the_last_activity() -> None:
+    body = payload("plane", "workitem.updated.json")
+    body["data"]["updated_at"] = None
+    body["data"]["last_activity_at"] = "2026-02-16T15:00:00+00:00"
+    assert REGISTRY["plane"].normalize({}, body)[0].id == f"plane:w{WORK_ITEM}-u1771254000000:0"
+    body["data"]["last_activity_at"] = None
+    with pytest.raises(PayloadError):
+        REGISTRY["plane"].normalize({}, body)
+
+
+ISSUE = "6a7b8c9d-0e1f-4a2b-9c3d-5e6f7a8b9c0d"
+
+
+def linear_update(**data: Any) -> dict[str, Any]:
+    body = payload("linear", "Issue.update.json")
+    body["data"].update(data)
+    return body
+
+
+def test_linear_ids_name_the_change_not_the_delivery_nor_the_send_time() -> None:
     normalize = REGISTRY["linear"].normalize
-    sent, resent_body = linear_issue(), linear_issue()
-    sent["webhookTimestamp"], resent_body["webhookTimestamp"] = 1_700_000_000_000, 1_700_000_600_000
-    first = normalize({}, sent)
-    resent = normalize({}, resent_body)
-    changed = normalize({}, linear_issue(updatedAt="2026-02-18T09:45:00.000Z"))
-    assert [e.id for e in first] == [e.id for e in resent] != [e.id for e in changed]
+    sent, resent = linear_update(), linear_update()
+    resent["webhookTimestamp"] += 600_000
+    first = normalize({"linear-delivery": "guid-1"}, sent)
+    again = normalize({"linear-delivery": "guid-2"}, resent)
+    moved_later = linear_update(updatedAt="2026-02-18T12:00:00Z")
+    later = normalize({"linear-delivery": "guid-1"}, moved_later)
+    assert [e.id for e in first] == [e.id for e in again] == [f"linear:i{ISSUE}-u1771414200000:0"]
+    assert [e.id for e in later] == [f"linear:i{ISSUE}-u1771416000000:0"]
+    created = normalize({"linear-delivery": "guid-3"}, linear_issue())
+    assert [e.id for e in created] == [f"linear:i{ISSUE}-created:{n}" for n in (0, 1)]
+    removed = normalize({}, payload("linear", "Issue.remove.json"))
+    assert [e.id for e in removed] == [f"linear:i{ISSUE}-removed:0"]
+
+
+def test_linear_relation_ids_name_the_blocked_issue_the_blocker_and_the_time() -> None:
+    normalize = REGISTRY["linear"].normalize
+    added = normalize({"linear-delivery": "a"}, payload("linear", "IssueRelation.create.json"))
+    removed = normalize({"linear-delivery": "a"}, payload("linear", "IssueRelation.remove.json"))
+    assert [e.id for e in added] == [f"linear:i{ISSUE}-dOPS-41-a1771416000000:0"]
+    assert [e.id for e in removed] == [f"linear:i{ISSUE}-dOPS-41-r1771426800000:0"]
+
+
+def test_linear_without_the_issue_id_falls_back_to_the_delivery_then_the_content() -> None:
+    normalize = REGISTRY["linear"].normalize
+    body = linear_update()
+    body["data"]["updatedAt"] = None
+    assert normalize({"linear-delivery": "guid-1"}, body)[0].id == "linear:guid-1:0"
+    assert normalize({}, body)[0].id.startswith("linear:c-")
 
 
 def test_an_overlong_delivery_header_is_digested_not_copied() -> None:

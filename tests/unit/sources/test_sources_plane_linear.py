@@ -16,7 +16,7 @@ ITEM = f"plane:{PROJECT}/9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a"
 def plane_body(event: str, **data: Any) -> dict[str, Any]:
     """The update payload as `event`, without labels unless `data` gives some."""
     body = payload("plane", "workitem.updated.json", event=event)
-    body["data"].update({"label_ids": [], **data})
+    body["data"].update({"label_ids": [], "assignee_ids": [], "parent_id": None, **data})
     return body
 
 
@@ -31,6 +31,8 @@ def test_plane_created_names_the_state_when_expanded() -> None:
         kind="work_item",
         state="Backlog",
         labels=(),
+        assignee="",
+        parent="",
     )
     same_events(plane.normalize({}, body), [expected])
 
@@ -57,7 +59,7 @@ def test_plane_deleted() -> None:
     )
 
 
-def test_plane_v1_state_change_has_content_derived_ids() -> None:
+def test_plane_v1_state_change_has_change_derived_ids() -> None:
     body: dict[str, Any] = {
         "event": "issue",
         "action": "update",
@@ -74,7 +76,7 @@ def test_plane_v1_state_change_has_content_derived_ids() -> None:
     (event,) = plane.normalize({"x-plane-delivery": "attempt-1"}, body)
     assert (event.type, event.item, event.state) == ("state", "plane:p1/i1", "s2")
     again = plane.normalize({"x-plane-delivery": "attempt-2"}, body)
-    assert [e.id for e in again] == [event.id] and event.id.startswith("plane:c-")
+    assert [e.id for e in again] == [event.id] and event.id.startswith("plane:wi1-u")
     body["activity"]["field"] = "priority"
     assert plane.normalize({}, body) == []
 
@@ -108,7 +110,13 @@ def linear_issue(action: str, **extra: Any) -> dict[str, Any]:
     return body
 
 
-LINEAR_FIELDS = {"project": "ENG", "kind": "issue", "labels": ("Bug",), "item_type": "bug"}
+LINEAR_FIELDS = {
+    "project": "ENG",
+    "kind": "issue",
+    "labels": ("Bug",),
+    "item_type": "bug",
+    "team": "ENG",
+}
 
 
 def test_linear_issue_create() -> None:
@@ -125,7 +133,8 @@ def test_linear_issue_create() -> None:
     labeled = labeled.model_copy(update=LINEAR_FIELDS)
     got = linear.normalize({"linear-delivery": "x"}, linear_issue("create"))
     same_events(got, [created, labeled])
-    assert [e.id for e in got] == ["linear:x:0", "linear:x:1"]
+    created_key = "linear:i539068e2-ae88-4d09-bd75-22eb4a59612f-created"  # the change, not "x"
+    assert [e.id for e in got] == [f"{created_key}:0", f"{created_key}:1"]
 
 
 def test_linear_state_change_needs_updated_from_state_id() -> None:
