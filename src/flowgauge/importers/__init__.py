@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from flowgauge.importers import jira
+from flowgauge.importers import github, jira
 from flowgauge.importers.base import Importer
 from flowgauge.importers.http import ImportFailed, Policy
 
@@ -32,8 +32,15 @@ def _jira(
     return jira.JiraImporter(jira.client(url, env, policy), jira.bounded_jql(jql, since))
 
 
+def _github(
+    url: str, repo: str, since: datetime, env: Mapping[str, str], policy: Policy | None
+) -> Importer:
+    return github.GitHubImporter(github.client(url, env, policy), repo, since)
+
+
 IMPORTERS: dict[str, ImporterSpec] = {
     "jira": ImporterSpec(selector="jql", default_url=None, build=_jira),
+    "github": ImporterSpec(selector="repo", default_url=github.DEFAULT_URL, build=_github),
 }
 
 __all__ = ["IMPORTERS", "ImportFailed", "ImporterSpec", "Policy"]
