@@ -248,7 +248,7 @@ def item_webhooks(item: Item) -> list[tuple[str, dict[str, Any]]]:
         commits = [
             {"id": sha, "timestamp": gh_time(at), "distinct": True} for sha, at in item.commits
         ]
-        push = {
+        push: dict[str, Any] = {
             "ref": f"refs/heads/feature-{item.number}",
             "before": "0" * 40,
             "after": item.head,
