@@ -1,0 +1,124 @@
+"""The pure half of `import github`: the REST API's view of an item, rendered as webhooks, gives
+the events the webhooks gave, whatever order the timeline is read in, with pages read twice, and
+written in any order any number of times."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from github_world import (
+    REPO,
+    Item,
+    api_commits,
+    api_deployment,
+    api_issue,
+    api_pull,
+    api_status,
+    api_timeline,
+    delivery_lines,
+    deployment_webhooks,
+    item_webhooks,
+    webhooks,
+    world,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_github_import import CONFIG
+
+from flowgauge import report
+from flowgauge.importers.base import ItemHistory
+from flowgauge.importers.github_history import deployment_deliveries, item_deliveries
+from flowgauge.importers.sink import item_records
+from flowgauge.model import FlowEvent
+from flowgauge.model.loader import parse_config
+from flowgauge.sources import REGISTRY
+
+PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+normalize = REGISTRY["github"].normalize
+
+
+def events(deliveries: list[tuple[str, dict[str, Any]]]) -> dict[str, FlowEvent]:
+    """The events of (event name, body) pairs, by id (a repeated id is one event)."""
+    out: dict[str, FlowEvent] = {}
+    for event, body in deliveries:
+        headers = {"x-github-event": event}
+        for found in normalize(headers, {**body, "repository": {"full_name": REPO}}):
+            assert out.setdefault(found.id, found) == found
+    return out
+
+
+def imported(item: Item, timeline: list[dict[str, Any]]) -> dict[str, FlowEvent]:
+    pull = api_pull(item) if item.pull else None
+    rendered = item_deliveries(REPO, api_issue(item), timeline, pull, api_commits(item))
+    return events([(h["x-github-event"], b) for h, b in rendered])
+
+
+@PROPERTY
+@given(st.integers(0, 10_000), st.randoms(use_true_random=False))
+def test_an_item_imported_gives_the_webhooks_events_in_any_timeline_order(
+    seed: int, rng: random.Random
+) -> None:
+    for item in world(seed, items=6, deployments=0).items:
+        timeline = api_timeline(item)
+        rng.shuffle(timeline)  # pages fetched concurrently, or a timeline out of order
+        assert imported(item, timeline) == events(item_webhooks(item))
+
+
+@PROPERTY
+@given(st.integers(0, 10_000), st.randoms(use_true_random=False))
+def test_a_timeline_page_read_twice_changes_nothing(seed: int, rng: random.Random) -> None:
+    for item in world(seed, items=6, deployments=0).items:
+        timeline = api_timeline(item)
+        start = rng.randrange(len(timeline))
+        twice = timeline + timeline[start : start + 4]  # a page served again after a shift
+        assert imported(item, twice) == events(item_webhooks(item))
+
+
+@PROPERTY
+@given(st.integers(0, 10_000))
+def test_a_deployment_imported_gives_the_webhooks_events(seed: int) -> None:
+    for deployment in world(seed, items=8, deployments=4).deployments:
+        statuses = [api_status(deployment, *s) for s in reversed(deployment.statuses)]
+        rendered = deployment_deliveries(REPO, api_deployment(deployment), statuses)
+        got = events([(h["x-github-event"], b) for h, b in rendered])
+        assert got == events(deployment_webhooks(deployment))
+
+
+def _import_lines(seed: int) -> list[bytes]:
+    """The records an import writes for the world (one per item and deployment)."""
+    history = world(seed, items=12, deployments=4)
+    lines: list[bytes] = []
+    for item in history.items:
+        pull = api_pull(item) if item.pull else None
+        rendered = item_deliveries(
+            REPO, api_issue(item), api_timeline(item), pull, api_commits(item)
+        )
+        lines += [r.delivery.to_bytes() for r in item_records("github", ItemHistory("k", rendered))]
+    for d in history.deployments:
+        statuses = [api_status(d, *s) for s in d.statuses]
+        rendered = deployment_deliveries(REPO, api_deployment(d), statuses)
+        lines += [r.delivery.to_bytes() for r in item_records("github", ItemHistory("d", rendered))]
+    return lines
+
+
+def _prom(lines: list[bytes]) -> str:
+    config = parse_config(CONFIG, "flowgauge.yaml")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "records.jsonl"
+        path.write_bytes(b"".join(line + b"\n" for line in lines))
+        return report.prom_text(report.build([path], config), wall_micros=0)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 1000), st.randoms(use_true_random=False), st.integers(0, 6))
+def test_import_records_in_any_order_any_number_of_times_give_the_webhooks_report(
+    seed: int, rng: random.Random, repeats: int
+) -> None:
+    lines = _import_lines(seed)
+    shuffled = lines + [rng.choice(lines) for _ in range(repeats)]  # pages written again
+    rng.shuffle(shuffled)
+    live = delivery_lines(webhooks(world(seed, items=12, deployments=4))).splitlines()
+    assert _prom(shuffled) == _prom(live)
