@@ -24,6 +24,8 @@ from urllib.parse import parse_qs, urlencode, urlparse
 
 from github_world import (
     REPO,
+    Deployment,
+    Item,
     World,
     api_commits,
     api_deployment,
@@ -58,6 +60,7 @@ class FakeGitHub:
     requests: list[str] = field(default_factory=list)
     base: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _indexes: tuple[dict[int, Item], dict[int, Deployment]] | None = None
 
     def page(self, path: str, query: dict[str, list[str]], values: list[Any], cap: int) -> Answer:
         size = min(int(query.get("per_page", ["30"])[0]), cap)
@@ -94,6 +97,15 @@ class FakeGitHub:
         chosen = [api_issue(i) for i in items if gh_time(updated(i)) >= since]
         return self.page(path, query, chosen, self.page_cap)
 
+    def indexes(self) -> tuple[dict[int, Item], dict[int, Deployment]]:
+        """Items by number and deployments by id (built once: the world does not change)."""
+        if self._indexes is None:
+            self._indexes = (
+                {i.number: i for i in self.history.items},
+                {d.id: d for d in self.history.deployments},
+            )
+        return self._indexes
+
     def answer(self, path: str, query: dict[str, list[str]], headers: Any) -> Answer:
         with self.lock:
             self.requests.append(path)
@@ -105,8 +117,7 @@ class FakeGitHub:
         if not path.startswith(prefix + "/"):
             return 404, NOT_FOUND, {}
         parts = path[len(prefix) + 1 :].split("/")
-        by_number = {i.number: i for i in self.history.items}
-        deployments = {d.id: d for d in self.history.deployments}
+        by_number, deployments = self.indexes()
         if parts == ["issues"]:
             return self.issues(path, query)
         if len(parts) == 3 and parts[0] == "issues" and parts[2] == "timeline":
@@ -135,6 +146,8 @@ class FakeGitHub:
 
 def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms stall
+
         def do_GET(self) -> None:
             parsed = urlparse(self.path)
             status, data, extra = fake.answer(parsed.path, parse_qs(parsed.query), self.headers)
