@@ -122,3 +122,27 @@ def test_import_records_in_any_order_any_number_of_times_give_the_webhooks_repor
     rng.shuffle(shuffled)
     live = delivery_lines(webhooks(world(seed, items=12, deployments=4))).splitlines()
     assert _prom(shuffled) == _prom(live)
+
+
+def test_next_link_follows_rel_next_as_a_path_under_the_base_url() -> None:
+    from flowgauge.importers.github import next_link
+
+    base = "https://api.github.com"
+    link = (
+        f'<{base}/repositories/1/issues?page=2&per_page=100>; rel="next", '
+        f'<{base}/repositories/1/issues?page=9&per_page=100>; rel="last"'
+    )
+    assert next_link(link, base) == "/repositories/1/issues?page=2&per_page=100"
+    last = f'<{base}/x?page=1>; rel="prev", <{base}/x?page=1>; rel="first"'
+    assert next_link(last, base) is None and next_link(None, base) is None
+    ghes = '<https://ghe.acme.test/api/v3/repos/a/b/issues?page=3>; rel="next"'
+    assert next_link(ghes, "https://ghe.acme.test/api/v3") == "/repos/a/b/issues?page=3"
+
+
+def test_a_merged_pull_request_without_commits_gives_no_push() -> None:
+    item = next(i for i in world(3, items=30, deployments=0).items if i.merged)
+    item.commits = []
+    pull = api_pull(item)
+    rendered = item_deliveries(REPO, api_issue(item), api_timeline(item), pull, [])
+    assert "push" not in {h["x-github-event"] for h, _ in rendered}
+    assert [b["pull_request"]["merged"] for h, b in rendered if b.get("action") == "closed"][-1]
