@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flowgauge.importers.base import Delivery
-from flowgauge.sources._native import dig, need_obj, need_text, opt_text
+from flowgauge.sources._native import dig, names, need_obj, need_text, opt_text
 
 #: Timeline events that become an `issues` / `pull_request` webhook, by timeline name: action.
 _ACTIONS = {
@@ -64,8 +64,8 @@ class _Snapshot:
     creation, then replayed forwards."""
 
     def __init__(self, item: Mapping[str, Any], pull: Mapping[str, Any] | None) -> None:
-        self.labels = [n for n in (dig(x, "name") for x in item.get("labels") or []) if n]
-        self.assignees = [a for a in (dig(x, "login") for x in item.get("assignees") or []) if a]
+        self.labels = list(names(item.get("labels")) or ())
+        self.assignees = list(names(item.get("assignees"), "login") or ())
         self.draft = bool((pull or {}).get("draft"))
         self.open = True
 

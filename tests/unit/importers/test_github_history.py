@@ -146,3 +146,66 @@ def test_a_merged_pull_request_without_commits_gives_no_push() -> None:
     rendered = item_deliveries(REPO, api_issue(item), api_timeline(item), pull, [])
     assert "push" not in {h["x-github-event"] for h, _ in rendered}
     assert [b["pull_request"]["merged"] for h, b in rendered if b.get("action") == "closed"][-1]
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=8)
+    | st.just("2026-06-01T09:00:00Z"),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+ENTRY = st.fixed_dictionaries(
+    {"event": st.sampled_from(["labeled", "assigned", "closed", "merged", "reviewed", "x"])},
+    optional={
+        "created_at": JSON,
+        "submitted_at": JSON,
+        "label": JSON,
+        "assignee": JSON,
+        "state": JSON,
+        "id": JSON,
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(ENTRY | JSON, max_size=5),
+    JSON,
+    st.booleans(),
+    st.dictionaries(st.sampled_from(["draft", "head", "merge_commit_sha"]), JSON),
+    st.lists(JSON, max_size=3),
+    st.lists(JSON, max_size=3),
+)
+def test_whatever_the_api_answers_rendering_gives_webhooks_or_a_payload_error(
+    timeline: list[Any],
+    labels: Any,
+    as_pull: bool,
+    odd: dict[str, Any],
+    commits: list[Any],
+    statuses: list[Any],
+) -> None:
+    """An answer that is not the API's never crashes the import: a PayloadError (which the
+    importer turns into an ImportFailed naming the item) or webhooks the normalizer reads or
+    refuses with a PayloadError."""
+    from flowgauge.sources import PayloadError
+
+    item = api_issue(world(1, items=3, deployments=0).items[0])
+    item["labels"] = labels
+    pull = {"merged_at": "2026-06-02T09:00:00Z", "head": {"ref": "f", "sha": "a" * 40}, **odd}
+    try:
+        rendered = item_deliveries(REPO, item, timeline, pull if as_pull else None, commits)
+        for headers, body in rendered:
+            normalize(headers, body)
+    except PayloadError:
+        pass
+    deployment = {"id": 1, "sha": "a" * 40, "environment": "production"}
+    try:
+        for headers, body in deployment_deliveries(REPO, deployment, statuses):
+            normalize(headers, body)
+    except PayloadError:
+        pass
