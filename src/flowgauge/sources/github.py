@@ -8,7 +8,8 @@ Event ids name the change, not the delivery, so that `flowgauge import github` (
 same changes from the REST API) gives the very same ids: `github:ch-<digest>:<n>`, the digest of
 the webhook event, its action (the two sides of one dependency or sub-issue link give the same
 one), what changed (`change_detail`: the label, the assignee, the review or deployment status id,
-the pushed ref and head, ...), the first event's item and its time to the microsecond. A
+the pushed ref and head, ...), the first event's item and its time to the microsecond (not for a
+push: its ref and head name it, however it is dated). A
 redelivery gives the same ids; two changes differ in at least one of these (a label added,
 removed and added again within one second of the payload's clock is the exception: the third is
 read as the first again, which changes nothing). Who holds an item, its parent and its
@@ -69,9 +70,10 @@ def normalize(headers: Headers, body: Any) -> list[FlowEvent]:
     if not batch.events:
         return []
     first = batch.events[0]
-    key = "ch-" + content_key(
-        event, *change_detail(event, payload), first.item, to_micros(first.at)
-    )
+    # A push is its head reaching its ref, whenever GitHub or an import dates it (`pushed_at`,
+    # or the last commit's time): the same commits, the same id.
+    at = "" if event == "push" else to_micros(first.at)
+    key = "ch-" + content_key(event, *change_detail(event, payload), first.item, at)
     return [e.model_copy(update={"id": f"{NAME}:{key}:{n}"}) for n, e in enumerate(batch.events)]
 
 

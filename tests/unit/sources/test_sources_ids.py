@@ -128,3 +128,16 @@ def test_github_both_sides_of_a_dependency_give_one_id() -> None:
     assert github_ids("issue_dependencies.blocked_by_added.json") != github_ids(
         "issue_dependencies.blocked_by_removed.json"
     )
+
+
+def test_github_a_push_is_its_ref_and_head_however_it_is_dated() -> None:
+    """The import dates a pull request's push by its last commit, GitHub by `pushed_at`."""
+    live = payload("github", "push.json")
+    imported = payload("github", "push.json")
+    imported["repository"].pop("pushed_at")
+    normalize = REGISTRY["github"].normalize
+    (one,) = normalize({"x-github-event": "push"}, live)
+    (two,) = normalize({"x-github-event": "push"}, imported)
+    assert one.at != two.at and one.id == two.id
+    imported["ref"] = "refs/heads/other"
+    assert normalize({"x-github-event": "push"}, imported)[0].id != one.id
