@@ -22,20 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse
 
-from github_world import (
-    REPO,
-    Deployment,
-    Item,
-    World,
-    api_commits,
-    api_deployment,
-    api_issue,
-    api_pull,
-    api_status,
-    api_timeline,
-    gh_time,
-    updated,
-)
+from github_api import api_commits, api_issue, api_pull, api_timeline, updated
+from github_world import REPO, Deployment, Item, World, api_deployment, api_status, gh_time
 
 BAD_CREDENTIALS = {
     "message": "Bad credentials",

@@ -1,6 +1,7 @@
-"""A GitHub history built once, rendered two ways: as the webhooks GitHub sent while it happened,
-and as what GitHub's REST API answers afterwards (issues as they are now, their timelines, pull
-requests, their commits, deployments and their statuses).
+"""A GitHub history built once, rendered two ways: as the webhooks GitHub sent while it happened
+(here), and as what GitHub's REST API answers afterwards (github_api.py: issues as they are now,
+their timelines, pull requests, their commits; deployments and their statuses are here, the same
+objects in both).
 
 The webhooks are simulated forwards (each body carries the item as it was right after the
 change, as GitHub sends it); the importer reconstructs them backwards from the API's view.
@@ -161,7 +162,7 @@ def _repository() -> dict[str, Any]:
     return {"id": 1296269, "name": "shop", "full_name": REPO, "owner": {"login": "acme"}}
 
 
-def _object(item: Item, state: dict[str, Any], at: datetime) -> dict[str, Any]:
+def object_at(item: Item, state: dict[str, Any], at: datetime) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": 10_000 + item.number,
         "number": item.number,
@@ -190,7 +191,7 @@ def _object(item: Item, state: dict[str, Any], at: datetime) -> dict[str, Any]:
     return body
 
 
-def _apply(state: dict[str, Any], change: Change) -> None:
+def apply(state: dict[str, Any], change: Change) -> None:
     for event, key, add in (
         ("labeled", "labels", True),
         ("unlabeled", "labels", False),
@@ -223,10 +224,10 @@ def item_webhooks(item: Item) -> list[tuple[str, dict[str, Any]]]:
         "closed_at": None,
         "draft": item.draft,
     }
-    out = [(kind, {"action": "opened", key: _object(item, state, item.created)})]
+    out = [(kind, {"action": "opened", key: object_at(item, state, item.created)})]
     for change in item.changes:
-        _apply(state, change)
-        body: dict[str, Any] = {key: _object(item, state, change.at)}
+        apply(state, change)
+        body: dict[str, Any] = {key: object_at(item, state, change.at)}
         if change.event == "reviewed":
             body["action"] = "submitted"
             body["review"] = {
@@ -305,88 +306,7 @@ def delivery_lines(deliveries: list[tuple[dict[str, str], dict[str, Any]]]) -> b
     )
 
 
-# --- what the REST API answers -------------------------------------------------------------------
-
-
-def final_state(item: Item) -> dict[str, Any]:
-    state = {
-        "labels": list(item.labels),
-        "assignees": list(item.assignees),
-        "open": True,
-        "closed_at": None,
-        "draft": item.draft,
-    }
-    for change in item.changes:
-        _apply(state, change)
-    return state
-
-
-def updated(item: Item) -> datetime:
-    return item.changes[-1].at if item.changes else item.created
-
-
-def api_issue(item: Item) -> dict[str, Any]:
-    body = _object(item, final_state(item), updated(item))
-    if item.pull:  # the issues endpoint lists pull requests with a `pull_request` stub
-        for key in ("draft", "head", "merged", "merged_at", "merge_commit_sha"):
-            body.pop(key)
-        merged = item.merged
-        body["pull_request"] = {
-            "url": f"https://api.github.com/repos/{REPO}/pulls/{item.number}",
-            "merged_at": gh_time(merged.at) if merged else None,
-        }
-    return body
-
-
-def api_pull(item: Item) -> dict[str, Any]:
-    state = final_state(item)
-    merged = item.merged
-    return {
-        "number": item.number,
-        "state": "open" if state["open"] else "closed",
-        "draft": state["draft"],
-        "head": {"ref": f"feature-{item.number}", "sha": item.head},
-        "merged": merged is not None,
-        "merged_at": gh_time(merged.at) if merged else None,
-        "merge_commit_sha": item.merge_sha if merged else None,
-    }
-
-
-def api_timeline(item: Item) -> list[dict[str, Any]]:
-    """The issue timeline API's entries, with a comment and a commit in between (read as
-    nothing); a merge lists `merged` then `closed`, as GitHub does."""
-    out: list[dict[str, Any]] = [
-        {"event": "commented", "id": 1, "created_at": gh_time(item.created), "body": "hi"}
-    ]
-    for change in item.changes:
-        entry: dict[str, Any] = {
-            "id": change.id,
-            "event": change.event,
-            "actor": {"login": "octocat"},
-        }
-        if change.event == "reviewed":
-            entry.update(state=change.value, submitted_at=gh_time(change.at), user={"login": "cy"})
-        else:
-            entry["created_at"] = gh_time(change.at)
-        if change.event in ("labeled", "unlabeled"):
-            entry["label"] = {"name": change.value, "color": "ededed"}
-        elif change.event in ("assigned", "unassigned"):
-            entry["assignee"] = {"login": change.value}
-        elif change.event == "review_requested":
-            entry["requested_reviewer"] = {"login": change.value}
-        out.append(entry)
-        if change.event == "merged":
-            out.append({"id": change.id + 1, "event": "closed", "created_at": gh_time(change.at)})
-    if item.commits:
-        out.append({"event": "committed", "sha": item.head, "author": {"name": "Ana"}})
-    return out
-
-
-def api_commits(item: Item) -> list[dict[str, Any]]:
-    return [
-        {"sha": sha, "commit": {"author": {"name": "Ana", "date": gh_time(at)}, "message": "x"}}
-        for sha, at in item.commits
-    ]
+# --- objects both the webhooks and the API carry ------------------------------------------------
 
 
 def api_deployment(deployment: Deployment) -> dict[str, Any]:

@@ -9,15 +9,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from github_api import api_commits, api_issue, api_pull, api_timeline
 from github_world import (
     REPO,
     Item,
-    api_commits,
     api_deployment,
-    api_issue,
-    api_pull,
     api_status,
-    api_timeline,
     delivery_lines,
     deployment_webhooks,
     item_webhooks,
