@@ -16,7 +16,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flowgauge.importers.base import Delivery
+from flowgauge.sources._common import timestamp
 from flowgauge.sources._native import dig, names, need_obj, need_text, opt_text
+from flowgauge.sources.base import PayloadError
 
 #: Timeline events that become an `issues` / `pull_request` webhook, by timeline name: action.
 _ACTIONS = {
@@ -32,6 +34,16 @@ _ACTIONS = {
     "ready_for_review": "ready_for_review",
 }
 _RUN = re.compile(r"/actions/runs/(\d+)")
+#: Timeline entries GitHub records at the creation instant for what the item was created with;
+#: its `opened` webhook already carries them (and their own webhooks follow).
+_AT_CREATION = frozenset({"labeled", "assigned"})
+
+
+def _same_instant(one: str, other: str) -> bool:
+    try:
+        return timestamp(one, "time") == timestamp(other, "time")
+    except PayloadError:
+        return one == other
 
 
 def _event(entry: Mapping[str, Any]) -> str:
@@ -118,6 +130,9 @@ def item_deliveries(
         snap.apply(entry, forwards=False)
     snap.open = True
     created = need_text(item.get("created_at"), "created_at")
+    for entry in entries:  # labels and assignees given with the item: its `opened` carries them
+        if _event(entry) in _AT_CREATION and _same_instant(_when(entry), created):
+            snap.apply(entry, forwards=True)  # (replayed below again: a no-op)
     kind = "pull_request" if pull is not None else "issues"
     out = [_delivery(kind, "opened", repo, snap, item, pull, created, None, {})]
     closed_at: str | None = None

@@ -206,3 +206,27 @@ def test_whatever_the_api_answers_rendering_gives_webhooks_or_a_payload_error(
             normalize(headers, body)
     except PayloadError:
         pass
+
+
+def test_labels_and_assignees_given_at_creation_are_in_the_opened_webhook() -> None:
+    """GitHub records what an issue is created with as timeline entries at its creation instant,
+    and its `opened` webhook carries them (their `labeled` / `assigned` webhooks follow)."""
+    item = Item(number=9, created=world(1).items[0].created, pull=False, labels=[], assignees=[])
+    issue = api_issue(item)
+    issue["labels"], issue["assignees"] = [{"name": "bug"}], [{"login": "ana"}]
+    created = issue["created_at"]
+    timeline = [
+        {"id": 1, "event": "labeled", "created_at": created, "label": {"name": "bug"}},
+        {"id": 2, "event": "assigned", "created_at": created, "assignee": {"login": "ana"}},
+    ]
+    rendered = item_deliveries(REPO, issue, timeline)
+    opened = rendered[0][1]
+    assert opened["action"] == "opened" and opened["issue"]["labels"] == [{"name": "bug"}]
+    assert opened["issue"]["assignees"] == [{"login": "ana"}]
+    got = events([(h["x-github-event"], b) for h, b in rendered])
+    kinds = sorted(
+        (e.type, e.label or "", e.assignee or "")
+        for e in got.values()
+        if e.type in ("created", "labeled")  # and incident candidates of a labelled issue
+    )
+    assert kinds == [("created", "", "ana"), ("labeled", "", "ana"), ("labeled", "bug", "ana")]
