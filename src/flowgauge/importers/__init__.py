@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from flowgauge.importers import jira, linear, plane
+from flowgauge.importers import github, jira, linear, plane
 from flowgauge.importers.base import Importer
 from flowgauge.importers.http import ImportFailed, Policy
 
@@ -32,6 +32,12 @@ def _jira(
     return jira.JiraImporter(jira.client(url, env, policy), jira.bounded_jql(jql, since))
 
 
+def _github(
+    url: str, repo: str, since: datetime, env: Mapping[str, str], policy: Policy | None
+) -> Importer:
+    return github.GitHubImporter(github.client(url, env, policy), repo, since)
+
+
 def _linear(
     url: str, team: str, since: datetime, env: Mapping[str, str], policy: Policy | None
 ) -> Importer:
@@ -46,6 +52,7 @@ def _plane(
 
 IMPORTERS: dict[str, ImporterSpec] = {
     "jira": ImporterSpec(selector="jql", default_url=None, build=_jira),
+    "github": ImporterSpec(selector="repo", default_url=github.DEFAULT_URL, build=_github),
     "linear": ImporterSpec(selector="team", default_url=linear.DEFAULT_URL, build=_linear),
     "plane": ImporterSpec(selector="project", default_url=plane.DEFAULT_URL, build=_plane),
 }

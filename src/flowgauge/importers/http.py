@@ -101,9 +101,16 @@ class Client:
         await self._http.aclose()
 
     async def json(
-        self, method: str, path: str, *, params: Any = None, body: Any = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        body: Any = None,
+        missing: str | None = None,
     ) -> tuple[Any, httpx.Headers]:
-        """The decoded JSON answer and its headers, after the retries the policy allows."""
+        """The decoded JSON answer and its headers, after the retries the policy allows;
+        `missing`: what a 404 means here (else a 404 is reported as any other status)."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(Transient),
             stop=stop_after_attempt(self.policy.attempts),
@@ -113,7 +120,7 @@ class Client:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._once(method, path, params, body)
+                    return await self._once(method, path, params, body, missing)
         except Transient as exc:
             tries = self.policy.attempts
             raise ImportFailed(f"{self.source}: {exc} (gave up after {tries} tries)") from None
@@ -135,7 +142,7 @@ class Client:
         return None
 
     async def _once(
-        self, method: str, path: str, params: Any, body: Any
+        self, method: str, path: str, params: Any, body: Any, missing: str | None = None
     ) -> tuple[Any, httpx.Headers]:
         url = f"{self.base_url}{path}"
         self.requests += 1
@@ -155,6 +162,8 @@ class Client:
                 f"{self.source}: {url} refused the credentials (HTTP {status}): "
                 f"{self.credentials_hint}"
             )
+        if status == 404 and missing is not None:
+            raise ImportFailed(f"{self.source}: {missing} ({method} {url} answered 404)")
         if status >= 400:
             raise ImportFailed(
                 f"{self.source}: {method} {url} answered {status}: {_brief(response)}"

@@ -2,6 +2,8 @@
 
 States: `draft`, `open`, `review_requested`, `changes_requested`, `approved`, `merged`, `closed`.
 Links: `Fixes #12` / `closes owner/repo#12` and Jira keys in the title, body or head branch.
+Holder: the lowest assignee login (`_github_relations.holder`), on every event and on its own
+for `assigned` / `unassigned`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from flowgauge.model import Change
+from flowgauge.sources._github_relations import HOLDER_EVENT, holder
 from flowgauge.sources._native import (
     Batch,
     dig,
@@ -39,6 +42,7 @@ def pr_fields(payload: dict[str, Any], pull: dict[str, Any]) -> dict[str, Any]:
         "labels": labels,
         "item_type": type_from_labels(labels),
         "links": links_from(texts, "github", repo),
+        "assignee": holder(pull),
     }
 
 
@@ -119,7 +123,13 @@ def _labeled(batch: Batch, payload: dict[str, Any], pull: dict[str, Any]) -> Non
     batch.add(kind, at=_updated(pull), label=label, **pr_fields(payload, pull))
 
 
+def _assigned(batch: Batch, payload: dict[str, Any], pull: dict[str, Any]) -> None:
+    batch.add(HOLDER_EVENT, at=_updated(pull), **pr_fields(payload, pull))
+
+
 _ACTIONS: dict[str, PullHandler] = {
+    "assigned": _assigned,
+    "unassigned": _assigned,
     "opened": _opened,
     "converted_to_draft": _state("draft"),
     "ready_for_review": _state("open"),

@@ -2,8 +2,18 @@
 
 Signed with `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body>`. The event name is the
 `X-GitHub-Event` header (inferred from the body's shape when a recording lacks it); the action is
-the body's `action`. Event ids are `github:<X-GitHub-Delivery>:<n>` (GitHub keeps the delivery
-GUID on redelivery), or `github:c-<digest of the body>:<n>` when the header is absent.
+the body's `action`.
+
+Event ids name the change, not the delivery, so that `flowgauge import github` (which rebuilds the
+same changes from the REST API) gives the very same ids: `github:ch-<digest>:<n>`, the digest of
+the webhook event, its action (the two sides of one dependency or sub-issue link give the same
+one), what changed (`change_detail`: the label, the assignee, the review or deployment status id,
+the pushed ref and head, ...), the first event's item and its time to the microsecond (not for a
+push: its ref and head name it, however it is dated). A
+redelivery gives the same ids; two changes differ in at least one of these (a label added,
+removed and added again within one second of the payload's clock is the exception: the third is
+read as the first again, which changes nothing). Who holds an item, its parent and its
+dependencies: `_github_relations`.
 """
 
 from __future__ import annotations
@@ -13,20 +23,20 @@ from datetime import datetime
 from typing import Any
 
 from flowgauge.model import FlowEvent
+from flowgauge.model.micros import to_micros
 from flowgauge.sources import _github_dora as dora
 from flowgauge.sources import _github_pr as pr
+from flowgauge.sources import _github_relations as rel
 from flowgauge.sources._common import require_hmac_hex
+from flowgauge.sources._github_relations import HOLDER_EVENT, issue_fields
 from flowgauge.sources._native import (
     Batch,
-    body_key,
+    content_key,
     dig,
-    id_key,
     incident_candidate,
-    names,
     need_obj,
     need_text,
     opt_text,
-    type_from_labels,
     when,
 )
 from flowgauge.sources.base import Headers, PayloadError
@@ -55,9 +65,42 @@ def normalize(headers: Headers, body: Any) -> list[FlowEvent]:
     handler = _EVENTS.get(event)
     if handler is None:
         return []
-    batch = Batch(NAME, id_key(delivery_id(headers, payload), body_key(payload)))
+    batch = Batch(NAME, "pending")
     handler(batch, payload)
-    return batch.events
+    if not batch.events:
+        return []
+    first = batch.events[0]
+    # A push is its head reaching its ref, whenever GitHub or an import dates it (`pushed_at`,
+    # or the last commit's time): the same commits, the same id.
+    at = "" if event == "push" else to_micros(first.at)
+    key = "ch-" + content_key(event, *change_detail(event, payload), first.item, at)
+    return [e.model_copy(update={"id": f"{NAME}:{key}:{n}"}) for n, e in enumerate(batch.events)]
+
+
+def change_detail(event: str, payload: dict[str, Any]) -> tuple[str, ...]:
+    """The action and what changed, for the event id: the same for a change however GitHub
+    reports it (webhook, redelivery, or the REST API's history rendered by the importer)."""
+    action = opt_text(payload.get("action")) or ""
+    if event == "issue_dependencies":
+        return rel.dependency_change(payload) or (action,)
+    if event == "sub_issues":
+        return rel.sub_issue_change(payload) or (action,)
+    if event == "pull_request_review":
+        return action, opt_text(dig(payload, "review", "id")) or ""
+    if event == "deployment_status":
+        return action, opt_text(dig(payload, "deployment_status", "id")) or ""
+    if event == "push":
+        return opt_text(payload.get("ref")) or "", opt_text(payload.get("after")) or ""
+    if event == "workflow_run":
+        return action, opt_text(dig(payload, "workflow_run", "run_attempt")) or ""
+    detail = (
+        dig(payload, "label", "name")
+        or dig(payload, "assignee", "login")
+        or dig(payload, "requested_reviewer", "login")
+        or dig(payload, "requested_team", "name")
+        or dig(payload, "changes", "field_value", "to", "name")
+    )
+    return action, opt_text(detail) or ""
 
 
 def _infer_event(payload: dict[str, Any]) -> str | None:
@@ -71,6 +114,8 @@ _SHAPES = (
     ("review", "pull_request_review"),
     ("pull_request", "pull_request"),
     ("issue", "issues"),
+    ("blocked_issue", "issue_dependencies"),
+    ("sub_issue", "sub_issues"),
     ("deployment_status", "deployment_status"),
     ("deployment", "deployment"),  # before workflow_run: a deployment payload may carry its run
     ("workflow_run", "workflow_run"),
@@ -91,20 +136,6 @@ def _issues(batch: Batch, payload: dict[str, Any]) -> None:
     repo = need_text(dig(payload, "repository", "full_name"), "repository.full_name")
     issue = need_obj(payload.get("issue"), "issue")
     handler(batch, payload, repo, issue)
-
-
-def issue_fields(repo: str, issue: dict[str, Any]) -> dict[str, Any]:
-    """What every event of a GitHub issue carries: item, project, kind, labels, item_type."""
-    number = need_text(issue.get("number"), "issue.number")
-    labels = names(issue.get("labels"))
-    issue_type = opt_text(dig(issue, "type", "name"))
-    return {
-        "item": f"github:{repo}#{number}",
-        "project": repo,
-        "kind": "issue",
-        "labels": labels,
-        "item_type": issue_type.lower() if issue_type else type_from_labels(labels),
-    }
 
 
 def _updated(issue: dict[str, Any]) -> datetime:
@@ -160,6 +191,11 @@ def _deleted(batch: Batch, payload: dict[str, Any], repo: str, issue: dict[str, 
     batch.add("deleted", at=_updated(issue), **issue_fields(repo, issue))
 
 
+def _assigned(batch: Batch, payload: dict[str, Any], repo: str, issue: dict[str, Any]) -> None:
+    """Assigned or unassigned: the holder from now on (`_github_relations.holder`)."""
+    batch.add(HOLDER_EVENT, at=_updated(issue), **issue_fields(repo, issue))
+
+
 _LABEL_TYPES = {"labeled": "labeled", "unlabeled": "unlabeled"}
 _ISSUE_ACTIONS: dict[str, Callable[[Batch, dict[str, Any], str, dict[str, Any]], None]] = {
     "opened": _opened,
@@ -168,6 +204,8 @@ _ISSUE_ACTIONS: dict[str, Callable[[Batch, dict[str, Any], str, dict[str, Any]],
     "labeled": _labeled,
     "unlabeled": _labeled,
     "deleted": _deleted,
+    "assigned": _assigned,
+    "unassigned": _assigned,
     # The issue left this repository: it ends here (the new repository sees it opened).
     "transferred": _deleted,
 }
@@ -213,4 +251,6 @@ _EVENTS: dict[str, Handler] = {
     "push": dora.push,
     "workflow_run": dora.workflow_run,
     "projects_v2_item": _projects_v2_item,
+    "issue_dependencies": rel.issue_dependencies,
+    "sub_issues": rel.sub_issues,
 }

@@ -37,6 +37,7 @@ GH_ISSUE = {
     "kind": "issue",
     "labels": ("bug",),
     "item_type": "bug",
+    "assignee": "Codertocat",  # every sample lists `assignees: [Codertocat]`
 }
 GH_PR = {
     "item": f"github:{GH}#2",
@@ -44,6 +45,7 @@ GH_PR = {
     "kind": "pull_request",
     "labels": ("bug",),
     "item_type": "bug",
+    "assignee": "Codertocat",
 }
 GL = "gitlabhq/gitlab-test"
 GL_LABELS = {"project": GL, "labels": ("API",)}
@@ -124,12 +126,14 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
                     "project": "octo-org/octo-repo",
                     "labels": (),
                     "item_type": None,
+                    "assignee": "",
                 },
             )
         ],
         "issues.edited.json": [],
-        "issues.assigned.json": [],
-        "issues.unassigned.json": [],
+        # Holder changes (a label-less `labeled`); the unassigned sample still lists Codertocat.
+        "issues.assigned.json": [gh("labeled", "2019-05-15T15:20:18Z", GH_ISSUE)],
+        "issues.unassigned.json": [gh("labeled", "2019-05-15T15:20:25Z", GH_ISSUE)],
         "pull_request.opened.json": [gh("created", "2019-05-15T15:20:33Z", GH_PR, state="open")],
         "pull_request.closed.json": [gh("state", "2019-05-15T15:21:18Z", GH_PR, state="closed")],
         "pull_request.reopened.json": [gh("state", "2019-05-15T15:20:33Z", GH_PR, state="open")],
@@ -144,7 +148,7 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
         ],
         "pull_request.labeled.json": [gh("labeled", "2019-05-15T15:20:35Z", GH_PR, label="bug")],
         "pull_request.synchronize.json": [],
-        "pull_request.assigned.json": [],
+        "pull_request.assigned.json": [gh("labeled", "2019-05-15T15:20:33Z", GH_PR)],
         "pull_request_review.submitted.json": [],  # a "commented" review moves nothing
         "deployment_status.created.json": [
             ev(
@@ -384,6 +388,9 @@ def test_sample_normalizes_to_the_expected_events(provider: str, name: str) -> N
         key = PLANE_CHANGES.get(name, "none: no events")
     elif provider == "jira":  # Jira ids name the change, so an import gives the same ones
         key = change_key(body["webhookEvent"], body, body["issue"]) or key
+    elif provider == "github" and got:  # so do GitHub's (test_sources_ids.py)
+        key = got[0].id.split(":")[1]
+        assert re.fullmatch(r"ch-[0-9a-f]{32}", key), got[0].id
     assert [e.id for e in got] == [f"{provider}:{key}:{n}" for n in range(len(got))]
 
 

@@ -31,6 +31,8 @@ HEADERS = st.fixed_dictionaries(
                 "pull_request_review",
                 "deployment_status",
                 "projects_v2_item",
+                "issue_dependencies",
+                "sub_issues",
                 "push",
                 "ping",
             ]

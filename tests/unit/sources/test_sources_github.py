@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sources_helpers import ev, kept, payload, same_events
 
 from flowgauge.model import FlowEvent
@@ -145,7 +147,8 @@ def test_a_deployment_made_by_a_workflow_run_has_the_runs_id() -> None:
 def test_event_inferred_from_the_body_when_the_header_is_missing() -> None:
     events = kept(github.normalize({}, payload("github", "issues.opened.json")))
     assert [e.type for e in events] == ["created"]
-    assert events[0].id.startswith("github:c-")
+    headed = run("issues", payload("github", "issues.opened.json"))
+    assert events[0].id == headed[0].id  # the id names the change, with or without headers
     with pytest.raises(PayloadError):
         github.normalize({}, {"hello": "world"})
 
@@ -153,3 +156,57 @@ def test_event_inferred_from_the_body_when_the_header_is_missing() -> None:
 def test_missing_repository_is_refused() -> None:
     with pytest.raises(PayloadError, match=r"repository\.full_name"):
         run("issues", payload("github", "issues.opened.json", repository=None))
+
+
+def logins(*names: str) -> list[dict[str, Any]]:
+    return [{"login": name, "id": n, "type": "User"} for n, name in enumerate(names)]
+
+
+@given(st.permutations(["riley-dev", "Alex-qa", "sam-ops", "bo"]))
+def test_the_holder_is_the_lowest_assignee_whatever_the_order(order: list[str]) -> None:
+    """Several assignees, one holder: the lowest login, case-insensitively, in any order."""
+    events = run("issues", issue("issues.assigned.json", assignees=logins(*order)))
+    assert [e.assignee for e in events] == ["Alex-qa"]
+    opened = run("issues", issue("issues.opened.json", assignees=logins(*order)))
+    assert {e.assignee for e in opened if e.type == "created"} == {"Alex-qa"}
+
+
+def test_no_assignees_is_unassigned_and_no_list_says_nothing() -> None:
+    (event,) = run("issues", issue("issues.unassigned.json", assignees=[]))
+    assert (event.type, event.label, event.assignee) == ("labeled", None, "")
+    (pr,) = run("pull_request", pull("pull_request.opened.json"))  # no `assignees` key
+    assert pr.assignee is None
+
+
+def test_parent_issue_url_is_the_parent_and_null_is_none() -> None:
+    url = "https://api.github.com/repos/acme-shop/platform/issues/7"
+    (created, _) = run("issues", issue("issues.opened.json", parent_issue_url=url))
+    assert created.parent == "github:acme-shop/platform#7"
+    (created, _) = run("issues", issue("issues.opened.json", parent_issue_url=None))
+    assert created.parent == ""
+
+
+def test_removing_one_of_two_blockers_leaves_the_issue_blocked() -> None:
+    body = payload("github", "issue_dependencies.blocked_by_removed.json")
+    body["blocked_issue"]["issue_dependencies_summary"]["blocked_by"] = 1
+    assert run("issue_dependencies", body) == []
+    body["blocked_issue"]["issue_dependencies_summary"]["blocked_by"] = 0
+    (event,) = run("issue_dependencies", body)
+    assert (event.type, event.reason, event.item) == ("unblocked", "dependency", f"github:{GH}#14")
+
+
+def test_dependency_across_repositories_names_the_blocked_issue_in_its_own_repository() -> None:
+    body = payload("github", "issue_dependencies.blocking_added.json")
+    body["repository"] = {"full_name": "acme-shop/payments"}  # the blocker's repository
+    body["blocked_issue_repo"] = {"full_name": "acme-shop/storefront"}
+    (event,) = run("issue_dependencies", body)
+    assert (event.type, event.item) == ("blocked", f"github:{GH}#14")
+    mirror = payload("github", "issue_dependencies.blocked_by_added.json")
+    mirror["blocking_issue_repo"] = {"full_name": "acme-shop/payments"}
+    assert [event.id] == [e.id for e in run("issue_dependencies", mirror)]
+
+
+def test_sub_issue_events_are_recognised_without_the_header() -> None:
+    body = payload("github", "sub_issues.sub_issue_added.json")
+    (event,) = github.normalize({}, body)
+    assert event.parent == f"github:{GH}#10"

@@ -10,6 +10,7 @@ test_sources_corpus.py.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,8 +29,15 @@ GH_ISSUE = {
     "kind": "issue",
     "labels": ("bug",),
     "item_type": "bug",
+    "assignee": "",  # `assignees: []`: unassigned
 }
-GH_PR = {**GH_ISSUE, "item": f"github:{GH}#15", "kind": "pull_request"}
+GH_PR = {
+    "item": f"github:{GH}#15",
+    "project": GH,
+    "kind": "pull_request",
+    "labels": ("bug",),
+    "item_type": "bug",
+}
 GL = "acme-shop/warehouse"
 GL_ISSUE = {
     "item": f"gitlab:{GL}#31",
@@ -117,8 +125,25 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
             candidate("github", "incident_opened", "2026-02-02T09:16:10Z", GH_ISSUE, label="bug"),
         ],
         "issues.unlabeled.json": [issue("unlabeled", "2026-02-02T09:20:00Z", label="needs-triage")],
-        "issues.assigned.json": [],
-        "issues.unassigned.json": [],
+        # A holder change only: a label-less `labeled` (changes no label, no state).
+        "issues.assigned.json": [issue("labeled", "2026-02-02T09:25:00Z", assignee="sam-ops")],
+        "issues.unassigned.json": [issue("labeled", "2026-02-02T09:26:00Z")],
+        "issue_dependencies.blocked_by_added.json": [
+            issue("blocked", "2026-02-02T10:00:00Z", reason="dependency")
+        ],
+        # The mirror, sent to the blocking issue's repository: the same change (and id).
+        "issue_dependencies.blocking_added.json": [
+            issue("blocked", "2026-02-02T10:00:00Z", reason="dependency")
+        ],
+        "issue_dependencies.blocked_by_removed.json": [
+            issue("unblocked", "2026-02-03T16:30:00Z", reason="dependency")
+        ],
+        "sub_issues.sub_issue_added.json": [
+            issue("labeled", "2026-02-02T09:30:00Z", parent=f"github:{GH}#10")
+        ],
+        "sub_issues.parent_issue_removed.json": [
+            issue("labeled", "2026-02-03T11:00:00Z", parent="")
+        ],
         "issues.closed.json": [
             issue("state", "2026-02-04T16:00:00Z", state="closed"),
             candidate("github", "incident_resolved", "2026-02-04T16:00:00Z", GH_ISSUE),
@@ -147,7 +172,7 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
         "pull_request.review_requested.json": [
             pull("state", "2026-02-03T10:31:00Z", state="review_requested")
         ],
-        "pull_request.assigned.json": [],
+        "pull_request.assigned.json": [pull("labeled", "2026-02-03T10:32:00Z", assignee="sam-ops")],
         "pull_request.synchronize.json": [],
         "pull_request.closed.json": [pull("state", "2026-02-03T15:00:00Z", state="closed")],
         "pull_request.reopened.json": [pull("state", "2026-02-03T15:30:00Z", state="open")],
@@ -449,6 +474,9 @@ def expected_ids(
     if source == "plane" and got:
         event = body["event"] if body["event"] != "issue" else f"v1.{body['action']}"
         key = plane_source.change_key(event, body)
+    if source == "github" and got:  # the change, not the delivery (test_sources_ids.py)
+        key = got[0].id.split(":")[1]
+        assert re.fullmatch(r"ch-[0-9a-f]{32}", key), got[0].id
     if key is None and got:
         key = got[0].id.split(":")[1]
         assert key.startswith("c-") and len(key) > 2, got[0].id

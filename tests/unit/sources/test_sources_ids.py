@@ -1,11 +1,12 @@
 """Event ids: a redelivery gives the same ids (counted once), another delivery gives new ones.
 
-Jira's and Linear's ids name the change itself (test_sources_gitlab_jira.py, below), so that an
-import of the same history matches them.
+Jira's, GitHub's and Linear's ids name the change itself (test_sources_gitlab_jira.py, below), so
+that an import of the same history matches them.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -15,7 +16,6 @@ from flowgauge.sources import REGISTRY, PayloadError
 
 # provider -> (sample, delivery header, extra headers)
 SAMPLES: dict[str, tuple[str, str, dict[str, str]]] = {
-    "github": ("issues.opened.json", "x-github-delivery", {"x-github-event": "issues"}),
     "gitlab": ("issue.open.json", "idempotency-key", {}),
 }
 
@@ -138,3 +138,65 @@ def test_an_overlong_delivery_header_is_digested_not_copied() -> None:
         {"x-github-event": "issues", "x-github-delivery": "x" * 1000}, body
     )
     assert events and all(len(event.id) < 100 for event in events)
+
+
+def github_ids(name: str, delivery: str = "guid-1", **issue: Any) -> list[str]:
+    body = payload("github", name)
+    body[next(k for k in ("issue", "pull_request", "blocked_issue") if k in body)].update(issue)
+    headers = {"x-github-event": name.split(".")[0], "x-github-delivery": delivery}
+    return [e.id for e in REGISTRY["github"].normalize(headers, body)]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "issues.opened.json",
+        "issues.labeled.json",
+        "issues.assigned.json",
+        "pull_request.closed.json",
+        "issue_dependencies.blocked_by_added.json",
+    ],
+)
+def test_github_ids_name_the_change_not_the_delivery(name: str) -> None:
+    """GitHub's delivery GUID is not in the REST API's history: the id is the change's, so a
+    redelivery, another delivery of the same change, and the import agree on it."""
+    first = github_ids(name)
+    assert first and first == github_ids(name) == github_ids(name, delivery="guid-2")
+    assert all(re.fullmatch(r"github:ch-[0-9a-f]{32}:\d+", i) for i in first)
+
+
+def test_github_ids_differ_for_a_change_at_another_time_or_of_another_label() -> None:
+    first = github_ids("issues.labeled.json")
+    later = github_ids("issues.labeled.json", updated_at="2026-02-02T09:16:11Z")
+    assert not set(first) & set(later)
+    body = payload("github", "issues.labeled.json")
+    body["label"] = {"name": "needs-triage"}
+    other = [e.id for e in REGISTRY["github"].normalize({"x-github-event": "issues"}, body)]
+    assert not set(first) & set(other)
+    unlabeled = payload("github", "issues.labeled.json", action="unlabeled")
+    undone = [e.id for e in REGISTRY["github"].normalize({"x-github-event": "issues"}, unlabeled)]
+    assert not set(first) & set(undone)
+
+
+def test_github_both_sides_of_a_dependency_give_one_id() -> None:
+    """`blocked_by_added` (the blocked issue's repository) and `blocking_added` (the blocker's)
+    report one change: counted once."""
+    assert github_ids("issue_dependencies.blocked_by_added.json") == github_ids(
+        "issue_dependencies.blocking_added.json"
+    )
+    assert github_ids("issue_dependencies.blocked_by_added.json") != github_ids(
+        "issue_dependencies.blocked_by_removed.json"
+    )
+
+
+def test_github_a_push_is_its_ref_and_head_however_it_is_dated() -> None:
+    """The import dates a pull request's push by its last commit, GitHub by `pushed_at`."""
+    live = payload("github", "push.json")
+    imported = payload("github", "push.json")
+    imported["repository"].pop("pushed_at")
+    normalize = REGISTRY["github"].normalize
+    (one,) = normalize({"x-github-event": "push"}, live)
+    (two,) = normalize({"x-github-event": "push"}, imported)
+    assert one.at != two.at and one.id == two.id
+    imported["ref"] = "refs/heads/other"
+    assert normalize({"x-github-event": "push"}, imported)[0].id != one.id
