@@ -124,11 +124,12 @@ def _by_dimension(counts: Mapping[tuple[str, str], int]) -> dict[str, dict[str, 
 
 def capped(counts: Mapping[str, int]) -> dict[str, int]:
     """The `TOP_VALUES` largest counts (ties by name) as they are, the rest summed as `other`
-    (added to a value named `other` if there is one)."""
+    (added to a value named `other` if there is one); in name order, so that the samples come
+    in the same order whatever order the items came in."""
     if len(counts) <= TOP_VALUES:
-        return dict(counts)
+        return dict(sorted(counts.items()))
     ranked = sorted(counts.items(), key=lambda entry: (-entry[1], entry[0]))
     shown = dict(ranked[:TOP_VALUES])
     rest = sum(n for _, n in ranked[TOP_VALUES:])
     shown[OTHER] = shown.get(OTHER, 0) + rest
-    return shown
+    return dict(sorted(shown.items()))
