@@ -117,14 +117,15 @@ def _stream(
 
 
 def _breakdown(m: StreamMetrics) -> Json:
-    """Handoffs, blocked reasons and distribution: the snapshot's samples, one row per label."""
+    """Handoffs, blocked reasons and distribution: the snapshot's samples, one row per label
+    value (None where that value has no sample in the family, as on /metrics)."""
     reasons = sorted(m.blocked_reason_items.keys() | m.blocked_reason_seconds.keys())
     distribution = []
     for dimension in DIMENSIONS:
         wip = m.distribution_wip.get(dimension, {})
         done = m.distribution_throughput.get(dimension, {})
         distribution += [
-            {"dimension": dimension, "value": v, "wip": wip.get(v, 0), "throughput": done.get(v, 0)}
+            {"dimension": dimension, "value": v, "wip": wip.get(v), "throughput": done.get(v)}
             for v in sorted(wip.keys() | done.keys())
         ]
     return {
@@ -132,8 +133,8 @@ def _breakdown(m: StreamMetrics) -> Json:
         "blocked_reasons": [
             {
                 "reason": r,
-                "items": m.blocked_reason_items.get(r, 0),
-                "seconds": m.blocked_reason_seconds.get(r, 0.0),
+                "items": m.blocked_reason_items.get(r),
+                "seconds": m.blocked_reason_seconds.get(r),
             }
             for r in reasons
         ],

@@ -201,15 +201,15 @@ def test_the_breakdown_of_the_view_is_the_exposed_samples(seed: int) -> None:
                 ] = value
         for r in b["blocked_reasons"]:
             at = labels(stream=name, reason=r["reason"])
-            if r["items"]:
+            if r["items"] is not None:
                 shown[("flowgauge_blocked_reason_items", at)] = r["items"]
-            if r["seconds"]:
+            if r["seconds"] is not None:
                 shown[("flowgauge_blocked_reason_seconds", at)] = r["seconds"]
         for d in b["distribution"]:
             at = labels(stream=name, dimension=d["dimension"], value=d["value"])
-            if d["wip"]:
+            if d["wip"] is not None:
                 shown[("flowgauge_distribution_wip_items", at)] = d["wip"]
-            if d["throughput"]:
+            if d["throughput"] is not None:
                 shown[("flowgauge_distribution_throughput_items", at)] = d["throughput"]
     families = {name for name, _ in shown}
     expected = {k: v for k, v in samples.items() if k[0] in BREAKDOWN}

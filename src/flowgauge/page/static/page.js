@@ -360,7 +360,7 @@
   }
 
   /* Handoffs, blocked reasons, distribution (view/model.py `breakdown`): small tables whose
-   * cells carry their /metrics samples. A reason or value without a sample shows "-". */
+   * cells carry their /metrics samples; a cell whose sample /metrics does not have is null: "-". */
   function breakdownBody(s) {
     var b = s.breakdown, box = el("div", "breakdown");
     function table(cls, heads, rows) {
