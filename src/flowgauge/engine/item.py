@@ -11,7 +11,7 @@ All times are integer epoch microseconds, so sums of durations are exact.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -212,7 +212,13 @@ def _facts(walked: _Walked, plan: StreamPlan, events: Sequence[FlowEvent]) -> It
         completed_at = t
 
     held = holding(events, plan.teams)
-    base = ItemFacts(
+    accounted, handoffs = _NOT_ACCOUNTED, _NO_HANDOFFS
+    if completed_at is not None:
+        # ItemFacts.cycle_start: started no later than done
+        start = started_at if started_at is not None and started_at <= completed_at else None
+        accounted = _account(start, completed_at, visits, walked.marks, kinds)
+        handoffs = held.handoffs(start, completed_at)
+    return ItemFacts(
         created_at=walked.created_at,
         started_at=started_at,
         completed_at=completed_at,
@@ -221,33 +227,48 @@ def _facts(walked: _Walked, plan: StreamPlan, events: Sequence[FlowEvent]) -> It
         stage_entered_at=visits[-1][0],
         rework=rework,
         defect=defect,
+        stages=accounted.stages,
+        active=accounted.active,
+        wait=accounted.wait,
+        blocked_time=accounted.blocked_time,
         unmapped=len(walked.unmapped),
         item_type=item_type,
         visits=tuple(visits),
         unmapped_states=tuple(walked.unmapped),
         blocked_reasons=tuple(sorted(walked.reasons)),
-        handoffs=tuple(0 for _ in HANDOFF_KINDS),
+        reason_time=accounted.reason_time,
+        handoffs=handoffs,
         team=held.team,
         parent=held.parent,
     )
-    if completed_at is None:
-        return base
-    accounted = _account(base, completed_at, visits, walked.marks, kinds)
-    return replace(accounted, handoffs=held.handoffs(accounted.cycle_start, completed_at))
+
+
+class _Accounted(NamedTuple):
+    """The time accounting of a completed item (all 0 for one not complete)."""
+
+    stages: tuple[StageTimes, ...] = ()
+    active: int = 0
+    wait: int = 0
+    blocked_time: int = 0
+    reason_time: tuple[tuple[str, int], ...] = ()
+
+
+_NOT_ACCOUNTED = _Accounted()
+_NO_HANDOFFS = tuple(0 for _ in HANDOFF_KINDS)
 
 
 def _account(
-    base: ItemFacts,
+    start: int | None,
     completed_at: int,
     visits: list[tuple[int, int]],
     marks: list[tuple[int, int, frozenset[str]]],
     kinds: Sequence[str],
-) -> ItemFacts:
+) -> _Accounted:
     """Time accounting of a completed item: each instant of [created_at, completed_at) once
-    (per stage and kind), and once for each reason it was blocked for."""
+    (per stage and kind), and once for each reason it was blocked for; active, wait and blocked
+    time from `start` (the cycle start, None: none)."""
     totals: dict[int, list[int]] = {s: [0, 0, 0] for t, s in visits if t < completed_at}
     by_reason: dict[str, int] = {}
-    start = base.cycle_start
     active = wait = blocked_time = 0
     ends = [t for t, _, _ in marks[1:]] + [completed_at]
     for (begin, stage, reasons), end in zip(marks, ends, strict=True):
@@ -267,11 +288,4 @@ def _account(
             else:
                 blocked_time += overlap
     stages = tuple((s, a, w, b) for s, (a, w, b) in sorted(totals.items()))
-    return replace(
-        base,
-        stages=stages,
-        active=active,
-        wait=wait,
-        blocked_time=blocked_time,
-        reason_time=tuple(sorted(by_reason.items())),
-    )
+    return _Accounted(stages, active, wait, blocked_time, tuple(sorted(by_reason.items())))
