@@ -14,6 +14,7 @@ from flowgauge_boards import (
     aging,
     bottlenecks,
     data_health,
+    distribution,
     dora,
     flow_overview,
     pipeline,
@@ -30,4 +31,5 @@ BOARDS: dict[str, Callable[[], Board]] = {
     "bottlenecks.json": bottlenecks.board,
     "pipeline-health.json": pipeline.board,
     "data-health.json": data_health.board,
+    "distribution.json": distribution.board,
 }

@@ -59,8 +59,33 @@ def _at(rng: random.Random, base: datetime, max_hours: int) -> datetime:
     )
 
 
-def item_history(rng: random.Random, n_items: int) -> list[dict[str, Any]]:
-    """Items walking the stages with reopens, blocks, unmapped states, deletions, bugs."""
+PEOPLE = ["ana", "bo", "cy", "dee", None]
+TEAMS = ["pay", "core", None]
+PARENTS = ["EPIC-1", "EPIC-2", None]
+REASONS = ["dependency", "flag", "approval", None]
+#: `teams:` for HOLDERS_CONFIG: cy and dee are in no team (their events keep the team as it was)
+TEAMS_CONFIG = "teams:\n  pay: [ana]\n  core: [bo]\n"
+
+
+def holders(rng: random.Random, type_: str) -> dict[str, Any]:
+    """Issue 20's fields for one generic event: assignee, team, parent (null: none), reason."""
+    extra: dict[str, Any] = {}
+    if rng.random() < 0.4:
+        extra["assignee"] = rng.choice(PEOPLE)
+    if rng.random() < 0.15:
+        extra["team"] = rng.choice(TEAMS)
+    if rng.random() < 0.2:
+        extra["parent"] = rng.choice(PARENTS)
+    if type_ in ("blocked", "unblocked") and rng.random() < 0.8:
+        extra["reason"] = rng.choice(REASONS)
+    return extra
+
+
+def item_history(
+    rng: random.Random, n_items: int, with_holders: bool = False
+) -> list[dict[str, Any]]:
+    """Items walking the stages with reopens, blocks, unmapped states, deletions, bugs; with
+    `with_holders`, events also name assignees, teams, parents and blocked reasons."""
     events: list[dict[str, Any]] = []
     for i in range(n_items):
         item = f"ITEM-{i}"
@@ -70,6 +95,8 @@ def item_history(rng: random.Random, n_items: int) -> list[dict[str, Any]]:
         def add(type_: str, when: datetime, item: str = item, **extra: Any) -> None:
             nonlocal seq
             seq += 1
+            if with_holders:
+                extra = {**holders(rng, type_), **extra}
             events.append(
                 {
                     "id": f"{item}-{seq}",

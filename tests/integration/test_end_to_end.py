@@ -15,6 +15,7 @@ import pytest
 from compare import gauges, record, report_text, sample_value
 from scenario import (
     EVENT_CLOCK_CONFIG,
+    TEAMS_CONFIG,
     dora_history,
     item_history,
     post,
@@ -198,6 +199,51 @@ def test_forecasts_live_equal_the_batch_report(stack: Stack, tmp_path: Path) -> 
     wait_until(caught_up, 120, interval=0.5, what=f"{len(events)} events applied")
     wait_until(
         lambda: gauges(stack.metrics(), FORECAST_FAMILIES) == expected,
+        30,
+        0.5,
+        what="the stream stage caught up",
+    )
+
+
+BREAKDOWN_FAMILIES = {
+    "flowgauge_handoffs_per_item",
+    "flowgauge_blocked_reason_seconds",
+    "flowgauge_blocked_reason_items",
+    "flowgauge_distribution_wip_items",
+    "flowgauge_distribution_throughput_items",
+}
+
+
+def test_handoffs_reasons_and_distribution_live_equal_the_batch_report(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Issue 20: handoffs, blocked reasons and distribution of `/metrics` are the report's,
+    sample for sample, for a history with assignees, teams (some through `teams:`), parents and
+    blocked reasons, delivered shuffled with duplicates."""
+    config = tmp_path / "flow.yaml"
+    config.write_text(TEAMS_CONFIG + EVENT_CLOCK_CONFIG)
+    stack.config = config
+    rng = random.Random(20)
+    events = item_history(rng, 300, with_holders=True)
+    delivered = shuffled_with_duplicates(rng, events, dup_share=0.10)
+    recorded = record(events, tmp_path / "events.jsonl")
+    expected = gauges(report_text(config, recorded), BREAKDOWN_FAMILIES)
+    names = {name for name, _, _ in expected}
+    assert names == BREAKDOWN_FAMILIES, f"missing from the report: {BREAKDOWN_FAMILIES - names}"
+
+    stack.start_ingester()
+    stack.start_worker()
+    for start in range(0, len(delivered), 50):
+        status, body = post_generic(stack.ingest_url, stack.secret, delivered[start : start + 50])
+        assert status == 202, body
+
+    def caught_up() -> bool:
+        text = stack.metrics()
+        return sample_value(text, "flowgauge_events_total", outcome="applied") == len(events)
+
+    wait_until(caught_up, 120, interval=0.5, what=f"{len(events)} events applied")
+    wait_until(
+        lambda: gauges(stack.metrics(), BREAKDOWN_FAMILIES) == expected,
         30,
         0.5,
         what="the stream stage caught up",

@@ -69,7 +69,7 @@ FORECASTS = """\
 """
 
 
-def test_check_config_accepts_the_contract_forecasts_and_warns_of_parent(
+def test_check_config_accepts_the_contract_forecasts_parent_included(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write(
@@ -77,8 +77,7 @@ def test_check_config_accepts_the_contract_forecasts_and_warns_of_parent(
     )
     assert main(["check-config", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "forecasts checkout-epic: warning: events do not carry parent yet" in out
-    assert "forecasts bugs" not in out
+    assert "warning" not in out  # events carry parent and team now (issue 20)
     assert out.endswith("OK\n")
 
 

@@ -104,7 +104,7 @@ def test_committed_dashboards_equal_a_fresh_build() -> None:
     assert stale == [], f"run `python grafana/generate.py`: stale {stale}"
 
 
-def test_the_seven_boards_exist_with_unique_uids() -> None:
+def test_the_nine_boards_exist_with_unique_uids() -> None:
     found = boards()
     assert set(found) == {
         "flow-overview.json",
@@ -115,6 +115,7 @@ def test_the_seven_boards_exist_with_unique_uids() -> None:
         "pipeline-health.json",
         "value-stream-map.json",
         "data-health.json",
+        "distribution.json",
     }
     uids = [b["uid"] for b in found.values()]
     assert len(set(uids)) == len(uids)

@@ -9,11 +9,13 @@ with prometheus_client's own parser.
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from flowgauge.engine.processor import Processor
 from flowgauge.exposition import (
     DEAD_LETTER_SOURCES,
     DELIVERY_OUTCOMES,
@@ -21,9 +23,10 @@ from flowgauge.exposition import (
     FACT_OUTCOMES,
     TOPIC_ROLES,
     WEBHOOK_OUTCOMES,
+    render,
 )
 from flowgauge.ingest.app import Ingester
-from flowgauge.model import FlowConfig, Stage, StreamConfig
+from flowgauge.model import FlowConfig, FlowEvent, Stage, StreamConfig
 from flowgauge.settings import Settings
 from flowgauge.sources import REGISTRY
 from flowgauge.stream.stage import restore_streams
@@ -114,3 +117,63 @@ def test_worker_shows_each_configured_stream_and_stage_at_zero() -> None:
     assert set(got["flowgauge_stage_signal"].values()) == {0.0}
     assert len(got["flowgauge_stage_signal"]) == len(open_stages) * 4  # four signals per stage
     assert got["flowgauge_worker_ready"] == {labels(): 0.0}
+
+
+def test_handoffs_blocked_reasons_and_distribution_are_exposed_as_the_engine_gives_them() -> None:
+    """Issue 20's families: one item done (two handoffs, blocked for two reasons), one item in
+    progress (blocked for a dependency), through the very renderer /metrics serves."""
+    t0 = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def e(id_: str, type_: str, at: int, item: str, **more: str) -> FlowEvent:
+        data = {"id": id_, "type": type_, "item": item, "at": t0 + timedelta(seconds=at)}
+        return FlowEvent.model_validate({**data, "stream": "web", **more})
+
+    events = [
+        e("a1", "created", 0, "a", item_type="bug", assignee="ana", team="pay", parent="E-1"),
+        e("a2", "state", 10, "a", state="in progress"),
+        e("a3", "blocked", 12, "a", reason="dependency"),
+        e("a4", "blocked", 14, "a", reason="approval"),
+        e("a5", "unblocked", 16, "a", reason="dependency"),
+        e("a6", "state", 18, "a", assignee="bo", team="core"),
+        e("a7", "state", 20, "a", assignee="", team="core"),
+        e("a8", "state", 22, "a", assignee="cy"),
+        e("a9", "state", 30, "a", state="closed"),
+        e("b1", "created", 0, "b", item_type="feature"),
+        e("b2", "state", 5, "b", state="in progress", team="pay"),
+        e("b3", "blocked", 6, "b", reason="dependency"),
+    ]
+    config = FlowConfig(streams=(StreamConfig(name="web", stages=STAGES, window="1d"),))
+    now = int((t0 + timedelta(seconds=40)).timestamp()) * 1_000_000
+    got: Series = {}
+    for family in text_string_to_metric_families(
+        render(Processor.from_events(config, events).snapshot(now)).decode()
+    ):
+        for sample in family.samples:
+            got.setdefault(sample.name, {})[frozenset(sample.labels.items())] = sample.value
+    assert got["flowgauge_handoffs_per_item"] == {
+        labels(stream="web", kind=k, quantile=q): n
+        for k, n in (("assignee", 2.0), ("team", 1.0))
+        for q in ("0.5", "0.85", "0.95")
+    }
+    assert got["flowgauge_blocked_reason_seconds"] == {
+        labels(stream="web", reason="dependency"): 4.0,
+        labels(stream="web", reason="approval"): 16.0,
+    }
+    assert got["flowgauge_blocked_reason_items"] == {labels(stream="web", reason="dependency"): 1.0}
+    assert got["flowgauge_distribution_wip_items"] == {
+        labels(stream="web", dimension="item_type", value="feature"): 1.0,
+        labels(stream="web", dimension="team", value="pay"): 1.0,
+        labels(stream="web", dimension="parent", value="none"): 1.0,
+    }
+    assert got["flowgauge_distribution_throughput_items"] == {
+        labels(stream="web", dimension="item_type", value="bug"): 1.0,
+        labels(stream="web", dimension="team", value="core"): 1.0,
+        labels(stream="web", dimension="parent", value="E-1"): 1.0,
+    }
+
+
+def test_a_fresh_worker_shows_no_breakdown_sample() -> None:
+    """Their label values come from events: nothing is known in advance, no sample."""
+    got = fresh_worker()
+    for name in ("flowgauge_handoffs_per_item", "flowgauge_blocked_reason_items"):
+        assert name not in got

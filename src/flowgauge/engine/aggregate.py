@@ -19,6 +19,7 @@ from types import MappingProxyType
 
 from sortedcontainers import SortedKeyList, SortedList
 
+from flowgauge.engine.breakdown import NowBreakdown, WindowBreakdown, breakdown
 from flowgauge.engine.bulk import change, pending, settle
 from flowgauge.engine.forecast_state import ForecastState, daily_samples
 from flowgauge.engine.item import ItemFacts, StreamPlan
@@ -60,6 +61,7 @@ class _Window:
     cycle: SortedList = field(default_factory=SortedList)
     stage_time: list[SortedList] = field(default_factory=list)
     stage_kind: list[list[int]] = field(default_factory=list)  # stage -> [active, wait, blocked]
+    breakdown: WindowBreakdown = field(default_factory=WindowBreakdown)
 
     def __post_init__(self) -> None:
         self.stage_time = [SortedList() for _ in range(self.stages)]
@@ -75,6 +77,7 @@ class _Window:
         self.active += sign * facts.active
         self.wait += sign * facts.wait
         self.blocked += sign * facts.blocked_time
+        self.breakdown.add(facts, sign)
         change(self.lead, completed - facts.created_at, sign)
         start = facts.cycle_start
         if start is not None:
@@ -90,9 +93,9 @@ class _Window:
 class StreamAggregate:
     """The live metrics of one stream: `put` items' facts, ask for `metrics(now)`."""
 
-    def __init__(self, stream: StreamConfig) -> None:
+    def __init__(self, stream: StreamConfig, teams: Mapping[str, str] | None = None) -> None:
         self.stream = stream
-        self.plan = StreamPlan.of(stream)
+        self.plan = StreamPlan.of(stream, teams)
         self._window_us = duration_micros(stream.window)
         self._sle_us = None if stream.sle is None else duration_micros(stream.sle)
         self._done = [stage.kind == "done" for stage in stream.stages]
@@ -100,6 +103,7 @@ class StreamAggregate:
         self._now_stages = [_StageNow() for _ in stream.stages]
         self._completed = SortedKeyList(key=_completed_at)  # (completed_at, item)
         self._window = _Window(len(stream.stages))
+        self._now = NowBreakdown()  # not complete: blocked by reason, started by dimension
         self._window_now: int | None = None  # the `now` the window holds, None: not built
         self._signals = SignalState(stream)  # stage visits for the bottleneck signals
         self._forecast = ForecastState(stream)  # targets' remaining items, cached forecasts
@@ -131,6 +135,7 @@ class StreamAggregate:
             here = self._now_stages[facts.stage]
             here.wip += sign
             here.blocked += sign * facts.blocked
+            self._now.add(facts, sign)
             change(here.age_starts, facts.started_at or facts.created_at, sign)
             if facts.started_at is not None:
                 change(here.started, facts.started_at, sign)
@@ -208,6 +213,7 @@ class StreamAggregate:
         total = window.active + window.wait + window.blocked
         throughput = window.throughput
         started_wip = sum(len(here.started) for here in self._now_stages)
+        shares = breakdown(self._now, window.breakdown)
         samples = daily_samples(
             self._completed.bisect_key_right, now_micros, self._forecast.history_days
         )
@@ -227,6 +233,11 @@ class StreamAggregate:
             defect_ratio=window.defects / throughput if throughput else None,
             sle_attainment=self._sle_attainment(),
             forecast=self._forecast.evaluate(now_micros, samples, started_wip),
+            handoffs=shares.handoffs,
+            blocked_reason_seconds=shares.reason_seconds,
+            blocked_reason_items=shares.reason_items,
+            distribution_wip=shares.wip,
+            distribution_throughput=shares.throughput,
         )
 
     def _sle_attainment(self) -> float | None:

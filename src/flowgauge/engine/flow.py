@@ -24,7 +24,8 @@ class FlowState:
 
     def __init__(self, config: FlowConfig) -> None:
         self.config = config
-        self._streams = {stream.name: StreamAggregate(stream) for stream in config.streams}
+        teams = config.team_of()
+        self._streams = {s.name: StreamAggregate(s, teams) for s in config.streams}
         #: per stream, per item: the names of its unmapped stage events (docs/metrics.md)
         self._unmapped_by_item: dict[str, dict[str, tuple[str, ...]]] = {
             s.name: {} for s in config.streams

@@ -8,9 +8,8 @@ or the number of whole days to its due date. Otherwise the previous answer is re
 
 Matching: a target selects the items not complete, started or not, whose every `match` key
 holds one of the listed values, the item's value taken from its latest event naming it.
-Canonical events carry `item_type` only (model/events.py); a target that matches on `parent` or
-`team` is not forecast until events carry them (`unsupported_keys` says which; check-config
-warns).
+An item's `item_type`, `team` (also from its assignee through `teams:`) and `parent` are those
+its facts carry (engine/item.py, engine/holders.py).
 """
 
 from __future__ import annotations
@@ -37,17 +36,9 @@ MICROS = 1_000_000
 DAY_MICROS = DAY_SECONDS * MICROS
 WIP_TARGET = "wip"
 
-#: Match keys an item's facts carry. `parent` and `team` are not in canonical events yet.
-CARRIED_KEYS: frozenset[str] = frozenset({"item_type"})
-
-
-def unsupported_keys(target: ForecastTarget) -> list[str]:
-    """The keys of `target.match` that no event carries yet (the target selects nothing)."""
-    return sorted(set(target.match.keys()) - CARRIED_KEYS)
-
 
 def _values(facts: ItemFacts) -> Mapping[str, str | None]:
-    return {"item_type": facts.item_type}
+    return {"item_type": facts.item_type, "team": facts.team, "parent": facts.parent}
 
 
 def matches(target: ForecastTarget, facts: ItemFacts) -> bool:
@@ -83,7 +74,7 @@ class ForecastState:
 
     def __init__(self, stream: StreamConfig) -> None:
         self.history_days = stream.forecast.days
-        self.targets = tuple(t for t in stream.forecasts if not unsupported_keys(t))
+        self.targets = stream.forecasts
         self._ends = tuple(due_end_micros(t) for t in self.targets)
         self._remaining = [0] * len(self.targets)
         self._how_many: tuple[DailyThroughput, dict[tuple[int, str], int]] | None = None

@@ -10,11 +10,12 @@ All times are integer epoch microseconds, so sums of durations are exact.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import NamedTuple
 
+from flowgauge.engine.holders import HANDOFF_KINDS, holding
 from flowgauge.engine.timeline import Timeline
 from flowgauge.model.config import StreamConfig
 from flowgauge.model.events import FlowEvent
@@ -22,6 +23,11 @@ from flowgauge.model.micros import to_micros
 
 #: (stage index, active µs, wait µs, blocked µs) of one visited stage on [created_at, completed_at)
 StageTimes = tuple[int, int, int, int]
+#: The reason of a `blocked` / `unblocked` event that gives none (METRICS.md), and of a
+#: configured blocked label added or removed.
+UNSPECIFIED = "unspecified"
+LABEL_REASON = "label"
+_NOT_BLOCKED: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,15 @@ class ItemFacts:
     #: The state name of each unmapped stage event, in timeline order (`""`: a state event
     #: naming none), so that a user sees which tool status to map (docs/metrics.md).
     unmapped_states: tuple[str, ...] = ()
+    #: The reasons the item is blocked for now (after the last event), sorted.
+    blocked_reasons: tuple[str, ...] = ()
+    #: Completed items: (reason, µs) blocked for it on [created_at, completed_at), sorted by
+    #: reason; only reasons with time. An instant blocked for two reasons counts for both.
+    reason_time: tuple[tuple[str, int], ...] = ()
+    #: Completed items: handoffs per `HANDOFF_KINDS` kind on [started_at, completed_at).
+    handoffs: tuple[int, ...] = (0, 0)
+    team: str | None = None  # from the latest event naming one (or its assignee, `teams:`)
+    parent: str | None = None  # from the latest event naming one
 
     def __post_init__(self) -> None:
         # a cached copy (engine/stored.py) comes back from JSON as a list
@@ -81,15 +96,17 @@ class StreamPlan:
     blocked_labels: frozenset[str]
     commitment: int
     defect_types: tuple[str, ...]
+    teams: Mapping[str, str]  # person -> team (the config's `teams:`)
 
     @classmethod
-    def of(cls, stream: StreamConfig) -> StreamPlan:
+    def of(cls, stream: StreamConfig, teams: Mapping[str, str] | None = None) -> StreamPlan:
         return cls(
             states=stream.stage_of_state(),
             kinds=tuple(stage.kind for stage in stream.stages),
             blocked_labels=frozenset(stream.blocked_labels),
             commitment=stream.commitment_index,
             defect_types=tuple(stream.defect_types),
+            teams=dict(teams or {}),
         )
 
 
@@ -105,7 +122,7 @@ def derive(
         return None
     if plan is None:
         plan = StreamPlan.of(stream)
-    return _facts(_walk(events, plan), plan)
+    return _facts(_walk(events, plan), plan, events)
 
 
 class _Walked(NamedTuple):
@@ -113,9 +130,9 @@ class _Walked(NamedTuple):
 
     created_at: int
     visits: list[tuple[int, int]]  # (entry time, stage), consecutive stages distinct
-    marks: list[tuple[int, int, bool]]  # (time, stage, blocked) from which instant on
+    marks: list[tuple[int, int, frozenset[str]]]  # (time, stage, reasons) from that instant on
     stage: int  # after the last event
-    blocked: bool
+    reasons: frozenset[str]  # blocked for, after the last event
     unmapped: list[str]  # the state name of each unmapped state event, in order
     item_type: str | None
     labels: set[str]
@@ -129,8 +146,8 @@ def _walk(events: Sequence[FlowEvent], plan: StreamPlan) -> _Walked:
     # instant was spent before it).
     visits: list[tuple[int, int]] = [(created_at, 0)]
     implicit = True
-    marks: list[tuple[int, int, bool]] = [(created_at, 0, False)]
-    stage, blocked = 0, False
+    marks: list[tuple[int, int, frozenset[str]]] = [(created_at, 0, _NOT_BLOCKED)]
+    stage, reasons = 0, _NOT_BLOCKED
     unmapped: list[str] = []
     item_type: str | None = None
     labels: set[str] = set()
@@ -154,29 +171,30 @@ def _walk(events: Sequence[FlowEvent], plan: StreamPlan) -> _Walked:
             implicit = False
             if target != stage:
                 stage = target
-                marks.append((at, stage, blocked))
+                marks.append((at, stage, reasons))
             continue
-        now_blocked = blocked
+        now_reasons = reasons
         if kind == "blocked":
-            now_blocked = True
+            now_reasons = reasons | {event.reason or UNSPECIFIED}
         elif kind == "unblocked":
-            now_blocked = False
+            now_reasons = reasons - {event.reason or UNSPECIFIED}
         elif kind in ("labeled", "unlabeled") and event.label is not None:
             if kind == "labeled":
                 labels.add(event.label)
             else:
                 labels.discard(event.label)
             if event.label in blocked_labels:
-                now_blocked = kind == "labeled"
-        if now_blocked != blocked:
-            blocked = now_blocked
-            marks.append((at, stage, blocked))
-    return _Walked(created_at, visits, marks, stage, blocked, unmapped, item_type, labels)
+                reason = {event.reason or LABEL_REASON}
+                now_reasons = reasons | reason if kind == "labeled" else reasons - reason
+        if now_reasons != reasons:
+            reasons = now_reasons
+            marks.append((at, stage, reasons))
+    return _Walked(created_at, visits, marks, stage, reasons, unmapped, item_type, labels)
 
 
-def _facts(walked: _Walked, plan: StreamPlan) -> ItemFacts:
-    """The definitions read off the walk: started, completed, rework, defect; then the time
-    accounting of a completed item."""
+def _facts(walked: _Walked, plan: StreamPlan, events: Sequence[FlowEvent]) -> ItemFacts:
+    """The definitions read off the walk: started, completed, rework, defect, holders; then the
+    time accounting of a completed item."""
     visits, kinds, item_type = walked.visits, plan.kinds, walked.item_type
     started_at = next((t for t, s in visits if s >= plan.commitment), None)
     rework = any(later[1] < earlier[1] for earlier, later in pairwise(visits))
@@ -193,43 +211,74 @@ def _facts(walked: _Walked, plan: StreamPlan) -> ItemFacts:
             break
         completed_at = t
 
-    base = ItemFacts(
+    held = holding(events, plan.teams)
+    accounted, handoffs = _NOT_ACCOUNTED, _NO_HANDOFFS
+    if completed_at is not None:
+        # ItemFacts.cycle_start: started no later than done
+        start = started_at if started_at is not None and started_at <= completed_at else None
+        accounted = _account(start, completed_at, visits, walked.marks, kinds)
+        handoffs = held.handoffs(start, completed_at)
+    return ItemFacts(
         created_at=walked.created_at,
         started_at=started_at,
         completed_at=completed_at,
         stage=walked.stage,
-        blocked=walked.blocked,
+        blocked=bool(walked.reasons),
         stage_entered_at=visits[-1][0],
         rework=rework,
         defect=defect,
+        stages=accounted.stages,
+        active=accounted.active,
+        wait=accounted.wait,
+        blocked_time=accounted.blocked_time,
         unmapped=len(walked.unmapped),
         item_type=item_type,
         visits=tuple(visits),
         unmapped_states=tuple(walked.unmapped),
+        blocked_reasons=tuple(sorted(walked.reasons)),
+        reason_time=accounted.reason_time,
+        handoffs=handoffs,
+        team=held.team,
+        parent=held.parent,
     )
-    if completed_at is None:
-        return base
-    return _account(base, completed_at, visits, walked.marks, kinds)
+
+
+class _Accounted(NamedTuple):
+    """The time accounting of a completed item (all 0 for one not complete)."""
+
+    stages: tuple[StageTimes, ...] = ()
+    active: int = 0
+    wait: int = 0
+    blocked_time: int = 0
+    reason_time: tuple[tuple[str, int], ...] = ()
+
+
+_NOT_ACCOUNTED = _Accounted()
+_NO_HANDOFFS = tuple(0 for _ in HANDOFF_KINDS)
 
 
 def _account(
-    base: ItemFacts,
+    start: int | None,
     completed_at: int,
     visits: list[tuple[int, int]],
-    marks: list[tuple[int, int, bool]],
+    marks: list[tuple[int, int, frozenset[str]]],
     kinds: Sequence[str],
-) -> ItemFacts:
-    """Time accounting of a completed item: each instant of [created_at, completed_at) once."""
+) -> _Accounted:
+    """Time accounting of a completed item: each instant of [created_at, completed_at) once
+    (per stage and kind), and once for each reason it was blocked for; active, wait and blocked
+    time from `start` (the cycle start, None: none)."""
     totals: dict[int, list[int]] = {s: [0, 0, 0] for t, s in visits if t < completed_at}
-    start = base.cycle_start
+    by_reason: dict[str, int] = {}
     active = wait = blocked_time = 0
     ends = [t for t, _, _ in marks[1:]] + [completed_at]
-    for (begin, stage, blocked), end in zip(marks, ends, strict=True):
+    for (begin, stage, reasons), end in zip(marks, ends, strict=True):
         end = min(end, completed_at)
         if end <= begin:
             continue
-        slot = 2 if blocked else (0 if kinds[stage] == "active" else 1)
+        slot = 2 if reasons else (0 if kinds[stage] == "active" else 1)
         totals[stage][slot] += end - begin
+        for reason in reasons:
+            by_reason[reason] = by_reason.get(reason, 0) + end - begin
         if start is not None and end > start:
             overlap = end - max(begin, start)
             if slot == 0:
@@ -239,21 +288,4 @@ def _account(
             else:
                 blocked_time += overlap
     stages = tuple((s, a, w, b) for s, (a, w, b) in sorted(totals.items()))
-    return ItemFacts(
-        created_at=base.created_at,
-        started_at=base.started_at,
-        completed_at=completed_at,
-        stage=base.stage,
-        blocked=base.blocked,
-        stage_entered_at=base.stage_entered_at,
-        rework=base.rework,
-        defect=base.defect,
-        stages=stages,
-        active=active,
-        wait=wait,
-        blocked_time=blocked_time,
-        unmapped=base.unmapped,
-        item_type=base.item_type,
-        visits=base.visits,
-        unmapped_states=base.unmapped_states,
-    )
+    return _Accounted(stages, active, wait, blocked_time, tuple(sorted(by_reason.items())))

@@ -18,7 +18,7 @@ def quantile_label(q: float) -> str:
     return "1" if q == 1.0 else repr(q)
 
 
-Quantiles = dict[str, float]  # quantile label ("0.5", ...) -> seconds
+Quantiles = dict[str, float]  # quantile label ("0.5", ...) -> seconds (handoffs: a count)
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,13 @@ class StreamMetrics:
     defect_ratio: float | None = None
     sle_attainment: float | None = None  # share of cycle times <= sle, completed in window
     forecast: StreamForecast = field(default_factory=StreamForecast)
+    # METRICS.md, "Handoffs, blocked reasons, distribution" (engine/breakdown.py); only values
+    # with a count (or time) are present, at most 50 per dimension plus `other`.
+    handoffs: dict[str, Quantiles] = field(default_factory=dict)  # kind -> per item; no empty
+    blocked_reason_seconds: dict[str, float] = field(default_factory=dict)  # completed in window
+    blocked_reason_items: dict[str, int] = field(default_factory=dict)  # not complete, now
+    distribution_wip: dict[str, dict[str, int]] = field(default_factory=dict)  # dim->value->n
+    distribution_throughput: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ timeline (pydantic validation of every event) and deriving its facts is ~60 % of
 (bench: 1,000,000 items, ~27 s in process), so each stored value also carries the `ItemFacts`
 its timeline gave when it was written, tagged with a fingerprint of everything `derive` reads
 (the stream's `StreamPlan` and `FACTS_VERSION`). A rebuild uses them only when the fingerprint
-is the one the current config gives; otherwise (the stage mapping, commitment, defect types or
-blocked labels changed, or a newer flowgauge derives differently) it decodes and re-derives the
-timeline as before, so the cache can never make a number differ from `derive`.
+is the one the current config gives; otherwise (the stage mapping, commitment, defect types,
+blocked labels or the people -> team mapping changed, or a newer flowgauge derives differently) it
+decodes and re-derives the timeline as before, so the cache can never make a number differ from
+`derive`.
 
 The timeline stays the source of truth: the cached facts are a pure function of it and the plan.
 """
@@ -23,7 +24,8 @@ import orjson
 from flowgauge.engine.item import ItemFacts, StreamPlan
 
 #: Bump whenever `derive` (or ItemFacts) changes meaning: every cached fact is then re-derived.
-FACTS_VERSION = 1
+#: 2: blocked reasons, handoffs, team and parent (issue 20); a version-1 cache is re-derived.
+FACTS_VERSION = 2
 
 #: What `Timeline.to_bytes(cached=...)` stores under "x": [fingerprint, last event µs, facts].
 Cached = list[Any]
@@ -41,6 +43,7 @@ def fingerprint(stream: str, plan: StreamPlan) -> str:
         sorted(plan.blocked_labels),
         plan.commitment,
         sorted(plan.defect_types),
+        sorted(plan.teams.items()),
         _FIELDS,  # a renamed, added or reordered field invalidates every cache by itself
     ]
     return hashlib.blake2b(orjson.dumps(canonical), digest_size=8).hexdigest()
@@ -61,4 +64,7 @@ def facts_from_json(data: list[Any]) -> ItemFacts:
     values = dict(zip(_FIELDS, data, strict=True))
     values["stages"] = tuple(tuple(times) for times in values["stages"])
     values["visits"] = tuple(tuple(visit) for visit in values["visits"])
+    values["blocked_reasons"] = tuple(values["blocked_reasons"])
+    values["reason_time"] = tuple(tuple(entry) for entry in values["reason_time"])
+    values["handoffs"] = tuple(values["handoffs"])
     return ItemFacts(**values)

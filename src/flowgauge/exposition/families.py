@@ -201,6 +201,49 @@ FORECAST_FAMILIES = (
     SLE_ATTAINMENT,
 )
 
+# Handoffs, blocked reasons, distribution (METRICS.md; docs/metrics.md). Values of team, parent
+# and reason come from the tools: per stream (and dimension) the 50 largest, the rest `other`.
+HANDOFFS = _f(
+    "handoffs_per_item",
+    "Changes of holder (assignee, team) between started_at and completed_at, per item "
+    "completed in window.",
+    "stream",
+    "kind",
+    "quantile",
+)
+BLOCKED_REASON_SECONDS = _f(
+    "blocked_reason_seconds",
+    "Seconds items completed in window were blocked for the reason (an instant blocked for two "
+    "reasons counts for both).",
+    "stream",
+    "reason",
+)
+BLOCKED_REASON_ITEMS = _f(
+    "blocked_reason_items", "In-progress items blocked for the reason now.", "stream", "reason"
+)
+DISTRIBUTION_WIP = _f(
+    "distribution_wip_items",
+    "Started, in-progress items by the value of a dimension (item_type, team, parent; none: "
+    "no value).",
+    "stream",
+    "dimension",
+    "value",
+)
+DISTRIBUTION_THROUGHPUT = _f(
+    "distribution_throughput_items",
+    "Items completed in window by the value of a dimension (item_type, team, parent).",
+    "stream",
+    "dimension",
+    "value",
+)
+BREAKDOWN_FAMILIES = (
+    HANDOFFS,
+    BLOCKED_REASON_SECONDS,
+    BLOCKED_REASON_ITEMS,
+    DISTRIBUTION_WIP,
+    DISTRIBUTION_THROUGHPUT,
+)
+
 
 FLOW_FAMILIES = (
     WIP,
@@ -220,5 +263,6 @@ FLOW_FAMILIES = (
     STREAM_INFO,
     UNMAPPED_BY_STATE,
     *FORECAST_FAMILIES,
+    *BREAKDOWN_FAMILIES,
 )
 DORA_FAMILIES = (DEPLOY_FREQ, LEAD_CHANGES, CFR, TTR, REWORK_DEPLOYS, UNLINKED, NO_CHANGE_TIMES)

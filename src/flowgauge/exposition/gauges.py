@@ -24,12 +24,16 @@ from flowgauge.engine.snapshot import (
 from flowgauge.exposition.families import (
     AGE,
     BLOCKED,
+    BLOCKED_REASON_ITEMS,
+    BLOCKED_REASON_SECONDS,
     BOTTLENECK,
     BOTTLENECK_SCORE,
     CFR,
     CYCLE,
     DEFECT,
     DEPLOY_FREQ,
+    DISTRIBUTION_THROUGHPUT,
+    DISTRIBUTION_WIP,
     DORA_FAMILIES,
     EFFICIENCY,
     FLOW_FAMILIES,
@@ -38,6 +42,7 @@ from flowgauge.exposition.families import (
     FORECAST_DUE_TIMESTAMP,
     FORECAST_ITEMS,
     FORECAST_REMAINING,
+    HANDOFFS,
     LEAD,
     LEAD_CHANGES,
     NO_CHANGE_TIMES,
@@ -93,6 +98,25 @@ def _stream_samples(m: StreamMetrics, out: dict[str, GaugeMetricFamily]) -> None
         if value is not None:
             out[family.name].add_metric([s], value)
     _forecast_samples(m, out)
+    _breakdown_samples(m, out)
+
+
+def _breakdown_samples(m: StreamMetrics, out: dict[str, GaugeMetricFamily]) -> None:
+    """Handoffs, blocked reasons, distribution (engine/breakdown.py caps the label values)."""
+    s = m.stream
+    for kind, qs in m.handoffs.items():
+        _quantiles(out[HANDOFFS.name], [s, kind], qs)
+    for reason, seconds in m.blocked_reason_seconds.items():
+        out[BLOCKED_REASON_SECONDS.name].add_metric([s, reason], seconds)
+    for reason, n in m.blocked_reason_items.items():
+        out[BLOCKED_REASON_ITEMS.name].add_metric([s, reason], n)
+    for family, counts in (
+        (DISTRIBUTION_WIP, m.distribution_wip),
+        (DISTRIBUTION_THROUGHPUT, m.distribution_throughput),
+    ):
+        for dimension, values in counts.items():
+            for value, n in values.items():
+                out[family.name].add_metric([s, dimension, value], n)
 
 
 def _forecast_samples(m: StreamMetrics, out: dict[str, GaugeMetricFamily]) -> None:

@@ -268,6 +268,9 @@ class FlowConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     clock: Literal["wall", "event"] = "wall"
+    #: team -> the people (assignees, as the tools name them) in it: the team of an event that
+    #: names an assignee but no team (docs/value-streams.md, "Teams").
+    teams: dict[str, StrList] = Field(default_factory=dict)
     streams: tuple[StreamConfig, ...] = Field(min_length=1)
     dora: DoraConfig = DoraConfig()
     settings: dict[str, str] = Field(default_factory=dict)
@@ -279,6 +282,25 @@ class FlowConfig(BaseModel):
         if duplicates:
             raise ValueError(f"stream names must be unique: {', '.join(duplicates)}")
         return self
+
+    @field_validator("teams")
+    @classmethod
+    def _one_team_each(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        seen: dict[str, str] = {}
+        for team, people in value.items():
+            if not team:
+                raise ValueError("a team name must not be empty")
+            for person in people:
+                if not person:
+                    raise ValueError(f"team {team!r}: a person's name must not be empty")
+                if seen.get(person, team) != team:
+                    raise ValueError(f"{person!r} is in two teams: {seen[person]}, {team}")
+                seen[person] = team
+        return value
+
+    def team_of(self) -> dict[str, str]:
+        """Person -> team, from `teams:`."""
+        return {person: team for team, people in self.teams.items() for person in people}
 
     def route(self, event: FlowEvent) -> StreamConfig | None:
         """The stream an item event belongs to: its explicit `stream`, else the first match."""

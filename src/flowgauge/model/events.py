@@ -94,8 +94,8 @@ class FlowEvent(BaseModel):
     deployment: str | None = None
     #: Who and which team hold the item from this event on, and the epic / initiative it belongs
     #: to (CONTRACT.md, "Generic events"). None: the event says nothing of it; "": it says
-    #: "none" (a generic event's `null`: unassigned, no team, no parent). Carried, not yet read
-    #: by any metric (METRICS.md, "Handoffs, blocked reasons, distribution").
+    #: "none" (a generic event's `null`: unassigned, no team, no parent). Read by handoffs and
+    #: the distribution (engine/holders.py; METRICS.md, "Handoffs, blocked reasons, distribution").
     assignee: str | None = Field(default=None, max_length=512)
     team: str | None = Field(default=None, max_length=512)
     parent: str | None = Field(default=None, max_length=512)

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flowgauge.engine.breakdown import DIMENSIONS
 from flowgauge.engine.item import ItemFacts
 from flowgauge.engine.processor import Processor
 from flowgauge.engine.snapshot import (
@@ -111,6 +112,33 @@ def _stream(
             "throughput": charts.throughput_run(done, now, window),
         },
         "forecast": forecast_charts(config, m.forecast, items, now),
+        "breakdown": _breakdown(m),
+    }
+
+
+def _breakdown(m: StreamMetrics) -> Json:
+    """Handoffs, blocked reasons and distribution: the snapshot's samples, one row per label
+    value (None where that value has no sample in the family, as on /metrics)."""
+    reasons = sorted(m.blocked_reason_items.keys() | m.blocked_reason_seconds.keys())
+    distribution = []
+    for dimension in DIMENSIONS:
+        wip = m.distribution_wip.get(dimension, {})
+        done = m.distribution_throughput.get(dimension, {})
+        distribution += [
+            {"dimension": dimension, "value": v, "wip": wip.get(v), "throughput": done.get(v)}
+            for v in sorted(wip.keys() | done.keys())
+        ]
+    return {
+        "handoffs": {kind: dict(qs) for kind, qs in m.handoffs.items()},
+        "blocked_reasons": [
+            {
+                "reason": r,
+                "items": m.blocked_reason_items.get(r),
+                "seconds": m.blocked_reason_seconds.get(r),
+            }
+            for r in reasons
+        ],
+        "distribution": distribution,
     }
 
 

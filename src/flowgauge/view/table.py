@@ -49,7 +49,32 @@ def _stream(s: Json) -> str:
         if bottleneck
         else "bottleneck: none (no stage shows work piling up)"
     )
+    lines.extend(_breakdown(s["breakdown"]))
     return "\n".join(lines) + "\n"
+
+
+def _breakdown(b: Json) -> list[str]:
+    """Handoffs, blocked reasons and distribution, a line each (none when there is nothing)."""
+    lines = []
+    if b["handoffs"]:
+        kinds = ", ".join(
+            f"{kind} {_n(qs.get('0.5'))} / {_n(qs.get('0.85'))}"
+            for kind, qs in b["handoffs"].items()
+        )
+        lines.append(f"handoffs per item p50 / p85: {kinds}")
+    if b["blocked_reasons"]:
+        reasons = ", ".join(
+            f"{r['reason']} {'-' if r['items'] is None else r['items']} ({_d(r['seconds'])})"
+            for r in b["blocked_reasons"]
+        )
+        lines.append(f"blocked by reason, now (time in window): {reasons}")
+    by_dimension: dict[str, list[str]] = {}
+    for d in b["distribution"]:
+        wip, done = d["wip"] or 0, d["throughput"] or 0
+        by_dimension.setdefault(d["dimension"], []).append(f"{d['value']} {wip}/{done}")
+    for dimension, values in by_dimension.items():
+        lines.append(f"by {dimension} (started WIP/throughput): {', '.join(values)}")
+    return lines
 
 
 def _stage_row(g: Json) -> tuple[str, ...]:
@@ -111,6 +136,10 @@ def columns(rows: Sequence[Sequence[str]]) -> list[str]:
 
 def _d(seconds: float | None) -> str:
     return "-" if seconds is None else duration(seconds)
+
+
+def _n(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
 
 
 def _pct(ratio: float | None) -> str:

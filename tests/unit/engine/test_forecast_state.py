@@ -11,12 +11,11 @@ from hypothesis import strategies as hs
 
 from flowgauge.engine.aggregate import StreamAggregate
 from flowgauge.engine.flow import FlowState
-from flowgauge.engine.forecast_state import daily_samples, unsupported_keys
+from flowgauge.engine.forecast_state import daily_samples
 from flowgauge.engine.item import derive
 from flowgauge.engine.snapshot import StreamMetrics, TargetForecast
 from flowgauge.engine.timeline import Timeline
 from flowgauge.model import FlowConfig, FlowEvent
-from flowgauge.model.config import ForecastTarget, TargetMatch
 
 DAY = 86_400
 # T0 is 2024-01-01T00:00Z; due 2024-01-10 ends at T0 + 10 days
@@ -79,8 +78,9 @@ def test_a_target_counts_its_items_not_complete_started_or_not_with_a_due_probab
     # item types change: the latest event naming one counts
     events.append(ev("retype", "state", 2, item="feat", state="In Review", item_type="bug"))
     m = metrics(events, 2, forecast={"history": "2d"}, forecasts=TARGETS)
-    wip, bugs = m.forecast.targets  # `epic` matches on parent: events carry none yet
+    wip, bugs, epic = m.forecast.targets  # no item names the parent of `epic`
     assert (wip.target, wip.remaining, bugs.target, bugs.remaining) == ("wip", 2, "bugs", 3)
+    assert (epic.target, epic.remaining, epic.completion) == ("epic", 0, {})
     # days of 0 or 3 completions (samples: day (1d, 2d] 0, day (0, 1d] 3), 3 remaining:
     # P(S_d >= 3) = 1 - 2^-d; due at the end of 2024-01-10 = 8 whole days after now (day 2)
     assert bugs.completion == {"0.5": 1.0 * DAY, "0.85": 3.0 * DAY, "0.95": 5.0 * DAY}
@@ -94,9 +94,23 @@ def test_past_due_with_work_left_is_zero() -> None:
     assert m.forecast.targets[1].due == 0.0
 
 
-def test_parent_and_team_are_not_carried_yet() -> None:
-    target = ForecastTarget(name="x", match=TargetMatch(parent=("A",), item_type=("bug",)))
-    assert unsupported_keys(target) == ["parent"]
+def test_a_target_selects_by_parent_and_by_team_from_the_latest_event_naming_it() -> None:
+    events = [
+        *open_item("a", "feature", started=True),
+        ev("a-p", "state", 10, item="a", parent="ACME-1", team="pay"),
+        *open_item("b", "feature", started=False),
+        ev("b-p", "state", 10, item="b", parent="ACME-1", assignee="ana"),
+        ev("b-q", "state", 20, item="b", parent="", team="core"),  # leaves the epic
+        *open_item("c", "bug", started=True),
+        ev("c-p", "state", 10, item="c", parent="ACME-1"),
+    ]
+    targets = [
+        {"name": "epic", "match": {"parent": "ACME-1"}},
+        {"name": "pay", "match": {"team": "pay"}},
+    ]
+    m = metrics(events, 1, forecasts=targets)
+    remaining = {t.target: t.remaining for t in m.forecast.targets}
+    assert remaining == {"wip": 2, "epic": 2, "pay": 1}
 
 
 def test_sle_attainment_is_the_share_of_cycle_times_within_the_sle() -> None:

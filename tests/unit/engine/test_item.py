@@ -94,17 +94,47 @@ CASES: list[tuple[str, list[FlowEvent], dict[str, Any]]] = [
         {"blocked": False, "active": 15 * S, "blocked_time": 5 * S},
     ),
     (
-        "repeated blocks are one flag: the first unblock ends it",
+        "repeated blocks for a held reason change nothing: the first unblock ends it",
         [
             ev("a", "created", 0),
             st("b", 10, "In Progress"),
             ev("c", "blocked", 12),
-            ev("d", "labeled", 14, label="blocked"),
             ev("e", "blocked", 15),
             ev("f", "unblocked", 16),
             st("g", 30, "Done"),
         ],
-        {"active": 16 * S, "blocked_time": 4 * S},
+        {"active": 16 * S, "blocked_time": 4 * S, "reason_time": (("unspecified", 4 * S),)},
+    ),
+    (
+        "blocked while one reason holds: an unblock for another reason ends nothing",
+        [
+            ev("a", "created", 0),
+            st("b", 10, "In Progress"),
+            ev("c", "blocked", 12),
+            ev("d", "labeled", 14, label="blocked"),  # reason `label`
+            ev("f", "unblocked", 16),  # `unspecified` ends, `label` holds
+            ev("h", "blocked", 20, reason="dependency"),
+            ev("i", "unblocked", 25, reason="flag"),  # not held: nothing
+            st("g", 30, "Done"),
+        ],
+        {
+            "active": 2 * S,
+            "blocked_time": 18 * S,
+            "blocked": True,
+            "blocked_reasons": ("dependency", "label"),
+            "reason_time": (("dependency", 10 * S), ("label", 16 * S), ("unspecified", 4 * S)),
+        },
+    ),
+    (
+        "blocked seconds by reason count from created_at, like the stages' blocked seconds",
+        [
+            ev("a", "created", 0),
+            ev("b", "blocked", 2, reason="approval"),
+            ev("c", "unblocked", 5, reason="approval"),
+            st("d", 10, "In Progress"),
+            st("e", 20, "Done"),
+        ],
+        {"blocked_time": 0, "reason_time": (("approval", 3 * S),), "blocked_reasons": ()},
     ),
     (
         "blocked in a wait stage is blocked, not wait",
@@ -257,4 +287,5 @@ def test_in_progress_item_has_no_accounting() -> None:
         stage_entered_at=us(10),
         rework=False,
         defect=False,
+        blocked_reasons=("unspecified",),
     )

@@ -121,3 +121,31 @@ def test_only_keys_of_the_configs_streams_and_dora_are_accepted() -> None:
     assert not processor.accepts("g|raw|0")
     with pytest.raises(ValueError, match="no stream named"):
         processor.restore("i|renamed|item-1", Timeline.from_events(()).to_bytes())
+
+
+def test_the_fingerprint_covers_the_people_to_team_mapping() -> None:
+    stream = config().streams[0]
+    plain = stored.fingerprint(stream.name, StreamPlan.of(stream))
+    mapped = stored.fingerprint(stream.name, StreamPlan.of(stream, {"ana": "pay"}))
+    assert plain != mapped
+    assert mapped == stored.fingerprint(stream.name, StreamPlan.of(stream, {"ana": "pay"}))
+
+
+def test_a_value_cached_by_an_older_flowgauge_is_re_derived() -> None:
+    """A version-1 value (its facts without blocked reasons, holders; another fingerprint)
+    still restores: the cache is skipped and the timeline derived again."""
+    cfg = config()
+    events = [
+        ev("c", "created", 0, assignee="ana"),
+        st("d", 10, "In Progress"),
+        ev("e", "blocked", 11, reason="dependency"),
+        ev("f", "state", 12, assignee="bo", parent="E-1"),
+        st("g", 20, "Done"),
+    ]
+    [(key, value)] = stored_values(cfg, events).items()
+    data = orjson.loads(value)
+    data["x"] = ["0123456789abcdef", data["x"][1], data["x"][2][:16]]  # v1: 16 fields
+    snapshot = restored(cfg, {key: orjson.dumps(data)}).snapshot(us(30))
+    assert snapshot == Processor.from_events(cfg, events).snapshot(us(30))
+    assert snapshot.streams[0].blocked_reason_seconds == {"dependency": 9.0}
+    assert snapshot.streams[0].handoffs["assignee"]["0.5"] == 1.0

@@ -168,3 +168,63 @@ def test_the_view_is_json() -> None:
     model = view(processor(history(2)), 0)
     assert orjson.loads(orjson.dumps(model)) == model
     assert config().streams[0].name == model["streams"][0]["name"]
+
+
+def with_holders(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The history with assignees, teams, parents and blocked reasons (by position, seeded)."""
+    rng = random.Random(20)
+    out = []
+    for event in events:
+        event = dict(event)
+        if event["type"] in ("blocked", "unblocked"):
+            event["reason"] = rng.choice(["dependency", "flag"])
+        elif event.get("item", "").startswith("IT-"):
+            event["assignee"] = rng.choice(["ana", "bo", None])
+            event["team"] = rng.choice(["pay", "core", None])
+            event["parent"] = rng.choice(["EPIC-1", None])
+        out.append(event)
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_breakdown_of_the_view_is_the_exposed_samples(seed: int) -> None:
+    events = with_holders(history(seed))
+    samples = exposed(events)
+    model = view(processor(events), 0)
+    shown: Samples = {}
+    for s in model["streams"]:
+        name, b = s["name"], s["breakdown"]
+        for kind, qs in b["handoffs"].items():
+            for q, value in qs.items():
+                shown[
+                    ("flowgauge_handoffs_per_item", labels(stream=name, kind=kind, quantile=q))
+                ] = value
+        for r in b["blocked_reasons"]:
+            at = labels(stream=name, reason=r["reason"])
+            if r["items"] is not None:
+                shown[("flowgauge_blocked_reason_items", at)] = r["items"]
+            if r["seconds"] is not None:
+                shown[("flowgauge_blocked_reason_seconds", at)] = r["seconds"]
+        for d in b["distribution"]:
+            at = labels(stream=name, dimension=d["dimension"], value=d["value"])
+            if d["wip"] is not None:
+                shown[("flowgauge_distribution_wip_items", at)] = d["wip"]
+            if d["throughput"] is not None:
+                shown[("flowgauge_distribution_throughput_items", at)] = d["throughput"]
+    families = {name for name, _ in shown}
+    expected = {k: v for k, v in samples.items() if k[0] in BREAKDOWN}
+    assert families == BREAKDOWN  # the history names every one of them
+    assert shown == expected
+
+
+BREAKDOWN = {
+    "flowgauge_handoffs_per_item",
+    "flowgauge_blocked_reason_items",
+    "flowgauge_blocked_reason_seconds",
+    "flowgauge_distribution_wip_items",
+    "flowgauge_distribution_throughput_items",
+}
+
+
+def labels(**values: str) -> frozenset[tuple[str, str]]:
+    return frozenset(values.items())

@@ -359,6 +359,55 @@
     return box;
   }
 
+  /* Handoffs, blocked reasons, distribution (view/model.py `breakdown`): small tables whose
+   * cells carry their /metrics samples; a cell whose sample /metrics does not have is null: "-". */
+  function breakdownBody(s) {
+    var b = s.breakdown, box = el("div", "breakdown");
+    function table(cls, heads, rows) {
+      var t = el("table", cls), head = el("tr");
+      heads.forEach(function (h) { head.appendChild(el("th", null, h)); });
+      t.appendChild(head);
+      rows.forEach(function (cells) {
+        var tr = el("tr");
+        cells.forEach(function (c) {
+          var td = el("td");
+          if (typeof c === "string") { td.textContent = c; } else { td.appendChild(c); }
+          tr.appendChild(td);
+        });
+        t.appendChild(tr);
+      });
+      return t;
+    }
+    var hand = el("div", "breakdown-part");
+    hand.appendChild(el("h3", null, "Handoffs per completed item"));
+    hand.appendChild(table("handoffs", ["kind"].concat(Q.map(function (q) { return "p" + Math.round(Number(q) * 100); })),
+      Object.keys(b.handoffs).map(function (kind) {
+        return [kind].concat(Q.map(function (q) {
+          return num(key("handoffs_per_item", { stream: s.name, kind: kind, quantile: q }), b.handoffs[kind][q], count);
+        }));
+      })));
+    box.appendChild(hand);
+    var blocked = el("div", "breakdown-part");
+    blocked.appendChild(el("h3", null, "Blocked by reason"));
+    blocked.appendChild(table("reasons", ["reason", "blocked now", "blocked time (window)"],
+      b.blocked_reasons.map(function (r) {
+        var at = { stream: s.name, reason: r.reason };
+        return [r.reason, num(key("blocked_reason_items", at), r.items, count),
+          num(key("blocked_reason_seconds", at), r.seconds, duration)];
+      })));
+    box.appendChild(blocked);
+    var dist = el("div", "breakdown-part");
+    dist.appendChild(el("h3", null, "Distribution: started WIP and throughput"));
+    dist.appendChild(table("distribution", ["dimension", "value", "started WIP", "throughput (window)"],
+      b.distribution.map(function (d) {
+        var at = { stream: s.name, dimension: d.dimension, value: d.value };
+        return [d.dimension, d.value, num(key("distribution_wip_items", at), d.wip, count),
+          num(key("distribution_throughput_items", at), d.throughput, count)];
+      })));
+    box.appendChild(dist);
+    return box;
+  }
+
   var CHARTS = [
     ["cumulative_flow", cfdFigure], ["cycle_time_scatter", scatterFigure],
     ["aging", agingFigure], ["throughput", throughputFigure],
@@ -393,6 +442,7 @@
     });
     forecast.appendChild(fcharts);
     node.appendChild(forecast);
+    node.appendChild(el("div", "breakdown"));
     document.getElementById("streams").appendChild(node);
     return node;
   }
@@ -409,9 +459,11 @@
     body.appendChild(sentence(s));
     node.replaceChild(body, node.querySelector(".body"));
     var charts = node.querySelector(".charts"), forecast = node.querySelector(".forecast");
-    charts.style.display = forecast.style.display = s.has_data ? "" : "none";
+    var shares = node.querySelector(".breakdown");
+    charts.style.display = forecast.style.display = shares.style.display = s.has_data ? "" : "none";
     if (!s.has_data) { return; }
     forecast.replaceChild(forecastBody(s), forecast.querySelector(".forecast-text"));
+    node.replaceChild(breakdownBody(s), shares);
     if (typeof Plotly === "undefined") { return; }
     CHARTS.concat(FORECAST_CHARTS).forEach(function (c) {
       var div = document.getElementById(node.id + "-" + c[0]);
