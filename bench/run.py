@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import engine, pipeline
+from bench import engine, importing, pipeline
 from bench.brokers import KINDS, Broker, BrokerCpu, label
 from bench.common import RESULTS, ROOT, Sizes, load_average, machine, sizes
 from bench.ingest import ingest
@@ -90,6 +90,10 @@ def on_broker(kind: str, s: Sizes, workdir: Path, loads: dict[str, str]) -> dict
     loads[f"after {kind} ingest/freshness"] = load_average()
     if kind != KINDS[0]:
         return raw
+    with Broker(workdir, kind) as bootstrap:
+        issues = max(500, s.pipeline_items // 2)
+        log(f"{kind}: import of {issues:,} Jira issues into a running worker")
+        raw["import"] = importing.import_run(bootstrap, workdir / "import", issues, 9)
     with Broker(workdir, kind) as bootstrap:
         raw["recovery"] = {}
         for store in ("memory", "rocksdb"):

@@ -66,6 +66,26 @@ def _grouped_rows(k: dict[str, Any], t: dict[str, Any]) -> list[Row]:
     ]
 
 
+def _import_rows(k: dict[str, Any]) -> list[Row]:
+    """`flowgauge import` into a running worker (bench/importing.py), Apache Kafka only."""
+    run = k.get("import")
+    if run is None:
+        return []
+    return [
+        (
+            f"Import into a running worker: {run['events']:,} events of {run['issues']:,} Jira "
+            f"issues in {run['records']:,} item records (rendered by the importer "
+            f"{fmt_int(run['render_per_s'])} events/s, written by its TopicSink)",
+            f"{fmt_int(run['import_per_s'])} events/s",
+            "-",
+            "-",
+            "-",
+            ">= 20,000 events/s",
+            _yes(run["import_per_s"] >= 20_000),
+        )
+    ]
+
+
 def _broker_rows(raw: dict[str, Any]) -> list[Row]:
     s = raw["sizes"]
     k, t = raw["brokers"]["kafka"], raw["brokers"]["tansu"]
@@ -95,6 +115,7 @@ def _broker_rows(raw: dict[str, Any]) -> list[Row]:
         ),
     ]
     rows.extend(_grouped_rows(k, t))
+    rows.extend(_import_rows(k))
     for mode, what in (
         ("iterate", "an agent that only iterates"),
         ("table", "plus one ~500-byte table write per event"),
