@@ -1,6 +1,8 @@
 """Event ids: a redelivery gives the same ids (counted once), another delivery gives new ones.
 
-Jira's ids name the change itself (test_sources_gitlab_jira.py), so that an import matches them.
+Jira's and GitLab's issue / merge request ids name the change itself (test_sources_gitlab_jira.py,
+test_sources_gitlab_holders.py), so that an import matches them; GitLab's deployments keep the
+delivery's.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from flowgauge.sources import REGISTRY
 # provider -> (sample, delivery header, extra headers)
 SAMPLES: dict[str, tuple[str, str, dict[str, str]]] = {
     "github": ("issues.opened.json", "x-github-delivery", {"x-github-event": "issues"}),
-    "gitlab": ("issue.open.json", "idempotency-key", {}),
+    "gitlab": ("deployment.success.json", "idempotency-key", {}),
     "linear": ("Issue.create.json", "linear-delivery", {}),
 }
 
