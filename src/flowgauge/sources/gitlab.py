@@ -8,9 +8,11 @@ Events of issues and merge requests have ids that name the change (item, time, w
 holder (`assignee`: the lowest username among the assignees) and the milestone as `parent`.
 Deployment, pipeline and push hooks keep ids of the delivery:
 `gitlab:<Idempotency-Key | webhook-id | X-Gitlab-Event-UUID>:<n>`, or `gitlab:c-<digest of the
-body>:<n>` when none is present (a deployment counts once by its deployment id). Issues are `gitlab:group/project#iid`, merge requests
-`gitlab:group/project!iid`, deployments `gitlab:group/project/jobs/<job id>` (the job that ran
-them; `.../deployments/<id>` when the payload names no job).
+body>:<n>` when none is present (a deployment counts once by its deployment id).
+
+Issues are `gitlab:group/project#iid`, merge requests `gitlab:group/project!iid`, deployments
+`gitlab:group/project/jobs/<job id>` (the job that ran them; `.../deployments/<id>` when the
+payload names no job).
 """
 
 from __future__ import annotations
