@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from flowgauge.importers import jira
+from flowgauge.importers import gitlab, jira
 from flowgauge.importers.base import Importer
 from flowgauge.importers.http import ImportFailed, Policy
 
@@ -32,7 +32,14 @@ def _jira(
     return jira.JiraImporter(jira.client(url, env, policy), jira.bounded_jql(jql, since))
 
 
+def _gitlab(
+    url: str, project: str, since: datetime, env: Mapping[str, str], policy: Policy | None
+) -> Importer:
+    return gitlab.GitLabImporter(gitlab.client(url, env, policy), project, since)
+
+
 IMPORTERS: dict[str, ImporterSpec] = {
+    "gitlab": ImporterSpec(selector="project", default_url=gitlab.DEFAULT_URL, build=_gitlab),
     "jira": ImporterSpec(selector="jql", default_url=None, build=_jira),
 }
 

@@ -40,7 +40,7 @@ def facts(events: list[FlowEvent]) -> list[tuple[str, str, str | None, str | Non
     return [(e.id.split("/", 2)[-1], e.type, e.assignee, e.parent) for e in events]
 
 
-UPDATE = {"action": "update", "updated_at": "2026-02-10 11:00:00 UTC"}
+UPDATE: dict[str, Any] = {"action": "update", "updated_at": "2026-02-10 11:00:00 UTC"}
 
 
 @pytest.mark.parametrize(
