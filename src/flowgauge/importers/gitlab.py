@@ -4,10 +4,11 @@
 (`page` / `per_page`, the next page in `X-Next-Page`, else a `Link: rel="next"` URL):
 `/projects/:id/issues` and `/merge_requests` (`updated_after`, oldest first), each object's
 `resource_state_events`, `resource_label_events`, `resource_milestone_events` and `notes`
-(system notes name assignee changes), a merged merge request's `commits` (its head's commit time,
-for DORA), and `/projects/:id/deployments` (`updated_after`, by `updated_at`). Each object
-becomes the hooks GitLab sent (importers/gitlab_history.py). Credentials: a personal, group or
-project access token with `read_api`, sent as `PRIVATE-TOKEN`.
+(system notes name assignee changes), an issue's `links` (its blocking issues), a merged merge
+request's `commits` (its head's commit time, for DORA), and `/projects/:id/deployments`
+(`updated_after`, by `updated_at`). Each object becomes the hooks GitLab sent
+(importers/gitlab_history.py). Credentials: a personal, group or project access token with
+`read_api`, sent as `PRIVATE-TOKEN`.
 """
 
 from __future__ import annotations
@@ -163,7 +164,9 @@ class GitLabImporter:
             )
         ]
         states, labels, milestones, notes = await asyncio.gather(*reads)
-        head = None
+        head, links = None, None
+        if kind == "issue":
+            links = await self._blockers(path, project, obj)
         if kind == "merge_request" and obj.get("state") == "merged":
             head = next((c for c in await self._all(f"{path}/commits") if _is(c, obj)), None)
         try:
@@ -171,7 +174,29 @@ class GitLabImporter:
             history = item_deliveries(subject, obj, (states, labels, milestones, notes))
         except PayloadError as exc:
             raise ImportFailed(f"gitlab: {kind} {key}: not what the API returns: {exc}") from None
-        return ItemHistory(key, history)
+        return ItemHistory(key, history + ([links] if links else []))
+
+    async def _blockers(
+        self, path: str, project: dict[str, Any], issue: dict[str, Any]
+    ) -> Delivery | None:
+        """The issue's "is blocked by" links as an `issue_links` delivery (sources/_gitlab_links.py:
+        GitLab has no hook for them); None when nothing blocks it."""
+        async with self._limit:
+            found, _ = await self.api.json("GET", f"{path}/links")
+        blockers = [
+            {k: link.get(k) for k in ("link_created_at", "state", "closed_at", "updated_at")}
+            for link in _list(found, f"{self.api.base_url}{path}/links")
+            if isinstance(link, dict) and link.get("link_type") == "is_blocked_by"
+        ]
+        if not blockers:
+            return None
+        body = {
+            "object_kind": "issue_links",
+            "project": {"path_with_namespace": project["path_with_namespace"]},
+            "object_attributes": {"iid": issue.get("iid")},
+            "blocked_by": blockers,
+        }
+        return ({}, body)
 
 
 def _is(commit: Any, mr: dict[str, Any]) -> bool:

@@ -26,6 +26,7 @@ from flowgauge.model import FlowEvent
 from flowgauge.signing import same
 from flowgauge.sources import _gitlab_change as change
 from flowgauge.sources import _gitlab_dora as dora
+from flowgauge.sources._gitlab_links import issue_links
 from flowgauge.sources._gitlab_mr import merge_commits
 from flowgauge.sources._native import (
     Batch,
@@ -263,6 +264,7 @@ _KINDS: dict[str, Callable[[Batch, dict[str, Any]], None]] = {
     "issue": lambda batch, payload: _item(batch, payload, "issue", "#"),
     "work_item": lambda batch, payload: _item(batch, payload, "issue", "#"),
     "merge_request": lambda batch, payload: _item(batch, payload, "merge_request", "!"),
+    "issue_links": issue_links,  # rendered by `flowgauge import gitlab` only: no such hook
     "deployment": dora.deployment,
     "pipeline": dora.pipeline,
     "push": dora.push,

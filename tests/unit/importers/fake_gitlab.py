@@ -3,12 +3,14 @@
 `GET /api/v4/projects/:id` (URL-encoded path; 404 `{"message": "404 Project Not Found"}`),
 `/projects/:id/issues` and `/merge_requests` (`updated_after`, `order_by=created_at`,
 `sort=asc`), per object `/resource_state_events`, `/resource_label_events`,
-`/resource_milestone_events`, `/notes`, `/commits`, and `/projects/:id/deployments`
-(`updated_after` with `order_by=updated_at`). Offset pagination as GitLab does it: `page` /
-`per_page` (capped), `X-Page`, `X-Per-Page`, `X-Next-Page` (empty on the last page), `X-Total`,
-and a `Link` header; `link_only` drops the `X-` headers (as GitLab does past 10,000 rows), so only
-`Link` tells the next page. `PRIVATE-TOKEN` checked: 401 `{"message": "401 Unauthorized"}`.
-Faults on demand: 429 with `Retry-After`, a page that is not a list, a 500 outage.
+`/resource_milestone_events`, `/notes`, `/commits`, an issue's `/links` (not paginated), and
+`/projects/:id/deployments` (`updated_after` with `order_by=updated_at`).
+
+Offset pagination as GitLab does it: `page` / `per_page` (capped), `X-Page`, `X-Per-Page`,
+`X-Next-Page` (empty on the last page), `X-Total`, and a `Link` header; `link_only` drops the
+`X-` headers (as GitLab does past 10,000 rows), so only `Link` tells the next page.
+`PRIVATE-TOKEN` checked: 401 `{"message": "401 Unauthorized"}`. Faults on demand: 429 with
+`Retry-After`, a page that is not a list, a 500 outage.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from gitlab_world import (
     api_deployment,
     api_object,
     commits,
+    links,
     notes,
     resource_events,
     updated,
@@ -73,6 +76,8 @@ class FakeGitLab:
             )
             if item is None:
                 return 404, {"message": "404 Not found"}, {}
+            if parts[2] == "links" and kind == "issue":  # not paginated
+                return 200, links(self.world, item), {}
             rows = self._sub(parts[2], item)
             if rows is None:
                 return 404, {"message": "404 Not found"}, {}

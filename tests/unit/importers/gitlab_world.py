@@ -62,6 +62,7 @@ class Item:
     people: set[str]
     incident_type: bool = False
     changes: list[Change] = field(default_factory=list)
+    blockers: list[tuple[int, datetime]] = field(default_factory=list)  # (issue iid, linked at)
 
     @property
     def sha(self) -> str:
@@ -131,7 +132,7 @@ def _change(rng: random.Random, item: Item, snap: Snap, at: datetime) -> Change:
     return change
 
 
-def world(seed: int, items: int = 30, deployments: int = 6) -> World:
+def world(seed: int, items: int = 30, deployments: int = 6, links: bool = False) -> World:
     rng = random.Random(seed)
     out: list[Item] = []
     for n in range(items):
@@ -152,6 +153,12 @@ def world(seed: int, items: int = 30, deployments: int = 6) -> World:
             at += timedelta(minutes=rng.randrange(1, 3 * 24 * 60), milliseconds=rng.randrange(1000))
             item.changes.append(_change(rng, item, item.snaps()[-1], at))
         out.append(item)
+    issues = [i for i in out if i.kind == "issue"]
+    for item in issues if links else []:
+        for blocker in rng.sample(issues, rng.randrange(0, 3)):
+            if blocker is not item:
+                linked = item.created + timedelta(hours=rng.randrange(0, 10 * 24))
+                item.blockers.append((blocker.iid, linked))
     deploys = []
     for n in range(deployments):
         finished = START + timedelta(hours=rng.randrange(1, 20 * 24), seconds=rng.randrange(60))
@@ -387,3 +394,30 @@ def api_deployment(d: Deployment) -> dict[str, Any]:
         },
         "environment": {"id": 1, "name": d.environment, "tier": d.tier},
     }
+
+
+def closed_at(item: Item) -> datetime | None:
+    """When the item was last closed, if it is closed now."""
+    if item.snaps()[-1].state != "closed":
+        return None
+    return next(c.at for c in reversed(item.changes) if c.state == "closed")
+
+
+def links(w: World, item: Item) -> list[dict[str, Any]]:
+    """`GET /issues/:iid/links`: the linked issues, as seen from `item`."""
+    out = []
+    for iid, linked in item.blockers:
+        blocker = next(i for i in w.items if i.kind == "issue" and i.iid == iid)
+        closed = closed_at(blocker)
+        out.append(
+            {
+                **api_object(blocker),
+                "closed_at": api_time(closed) if closed else None,
+                "issue_link_id": 100 + iid,
+                "link_type": "is_blocked_by",
+                "link_created_at": api_time(linked),
+                "link_updated_at": api_time(linked),
+            }
+        )
+    out.append({**api_object(item), "issue_link_id": 1, "link_type": "relates_to"})
+    return out

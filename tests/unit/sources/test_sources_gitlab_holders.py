@@ -145,3 +145,65 @@ def test_deployments_keep_the_ids_of_their_delivery() -> None:
     body = payload("gitlab", "deployment.success.json")
     (event,) = gitlab.normalize({"idempotency-key": "k-1"}, body)
     assert event.id == "gitlab:k-1:0" and event.item == f"gitlab:{GL}/jobs/7301"
+
+
+def links(*blockers: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "object_kind": "issue_links",
+        "project": {"path_with_namespace": GL},
+        "object_attributes": {"iid": 31},
+        "blocked_by": list(blockers),
+    }
+
+
+def blocker(linked: str, closed: str | None = None) -> dict[str, Any]:
+    state = "closed" if closed else "opened"
+    return {"link_created_at": linked, "state": state, "closed_at": closed}
+
+
+@pytest.mark.parametrize(
+    ("blockers", "expected"),
+    [
+        ([blocker("2026-03-01T10:00:00Z")], [("blocked", "2026-03-01T10:00:00")]),
+        (
+            [blocker("2026-03-01T10:00:00Z", "2026-03-02T10:00:00Z")],
+            [("blocked", "2026-03-01T10:00:00"), ("unblocked", "2026-03-02T10:00:00")],
+        ),
+        (  # two blockers: blocked from the first link until the last one closes
+            [
+                blocker("2026-03-01T10:00:00Z", "2026-03-03T10:00:00Z"),
+                blocker("2026-03-02T10:00:00Z", "2026-03-04T10:00:00Z"),
+            ],
+            [("blocked", "2026-03-01T10:00:00"), ("unblocked", "2026-03-04T10:00:00")],
+        ),
+        (  # one closes as the next is linked: still blocked
+            [
+                blocker("2026-03-01T10:00:00Z", "2026-03-02T10:00:00Z"),
+                blocker("2026-03-02T10:00:00Z"),
+            ],
+            [("blocked", "2026-03-01T10:00:00")],
+        ),
+        ([blocker("2026-03-02T10:00:00Z", "2026-03-01T10:00:00Z")], []),  # closed before
+        ([], []),
+    ],
+)
+def test_blocking_issues_block_for_reason_dependency(
+    blockers: list[dict[str, Any]], expected: list[tuple[str, str]]
+) -> None:
+    events = gitlab.normalize({}, links(*blockers))
+    assert [(e.type, e.at.strftime("%Y-%m-%dT%H:%M:%S")) for e in events] == expected
+    assert all(e.reason == "dependency" and e.item == ISSUE for e in events)
+    assert [e.id for e in events] == [
+        f"{ISSUE}@{int(e.at.timestamp())}/{e.type}:dependency" for e in events
+    ]
+    assert [e.id for e in gitlab.normalize({}, links(*reversed(blockers)))] == [
+        e.id for e in events
+    ]
+
+
+def test_blocked_labels_stay_labels() -> None:
+    changes = {"labels": {"previous": [], "current": [{"title": "blocked"}]}}
+    events = gitlab.normalize({}, hook(changes=changes, **UPDATE))
+    assert [(e.type, e.label, e.reason) for e in events if e.type != "incident_opened"] == [
+        ("labeled", "blocked", None)  # the engine blocks on configured labels, reason `label`
+    ]
