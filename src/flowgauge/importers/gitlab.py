@@ -92,16 +92,19 @@ class GitLabImporter:
 
     async def pages(self, cursor: str | None) -> AsyncIterator[Page]:
         project = await self._project()
-        phase, tail = (cursor or f"{PHASES[0]} 1").split(" ", 1)
+        phase, _, tail = (cursor or "").partition(" ")
+        if phase not in PHASES or not tail:  # no cursor (or not one of ours): from the start
+            phase, tail = PHASES[0], "1"
         while True:
             objects, following = await self._list(phase, tail)
             items = await asyncio.gather(*(self._item(phase, project, o) for o in objects))
-            if following is None and phase != PHASES[-1]:
-                phase, following = PHASES[PHASES.index(phase) + 1], "1"
-            elif following is None:
-                yield Page(cursor=f"{phase} {tail}", items=list(items), next=None)
+            here = f"{phase} {tail}"
+            if following is None and phase == PHASES[-1]:
+                yield Page(cursor=here, items=list(items), next=None)
                 return
-            yield Page(cursor=f"{phase} {tail}", items=list(items), next=f"{phase} {following}")
+            if following is None:  # the next phase, from its first page
+                phase, following = PHASES[PHASES.index(phase) + 1], "1"
+            yield Page(cursor=here, items=list(items), next=f"{phase} {following}")
             tail = following
 
     async def _project(self) -> dict[str, Any]:
