@@ -25,10 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlparse
 
-from gitlab_world import (
-    PATH,
-    PROJECT,
-    World,
+from gitlab_api import (
     api_deployment,
     api_object,
     commits,
@@ -37,6 +34,7 @@ from gitlab_world import (
     resource_events,
     updated,
 )
+from gitlab_world import PATH, PROJECT, World
 
 Answer = tuple[int, Any, dict[str, str]]
 

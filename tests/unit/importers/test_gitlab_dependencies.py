@@ -7,7 +7,8 @@ from datetime import datetime
 from pathlib import Path
 
 from fake_gitlab import FakeGitLab, serving
-from gitlab_world import PATH, World, closed_at, delivery_lines, webhooks, world
+from gitlab_api import closed_at
+from gitlab_world import PATH, World, delivery_lines, webhooks, world
 from test_gitlab_import import CONFIG, run
 
 from flowgauge.model.loader import parse_config
