@@ -26,6 +26,7 @@ _ACTIONS = {"closed": "close", "reopened": "reopen", "merged": "merge", "locked"
 _STATE_AFTER = {"closed": "closed", "reopened": "opened", "merged": "merged", "locked": "locked"}
 _ASSIGNED = re.compile(r"^(?:assigned to |unassigned |reassigned to )")
 _USER = re.compile(r"@([\w.\-]+)")
+_UNASSIGNED = re.compile(r"(?<![\w@.\-])unassigned ")
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,16 @@ def _changes(
         if dig(note, "system") is not True or not _ASSIGNED.match(body):
             continue
         change = at(note, "notes[].created_at")
-        given, _, taken = body.partition("unassigned ")
+        given, taken = _split_assignment(body)
         change.assigned.extend(_USER.findall(given))
         change.unassigned.extend(_USER.findall(taken))
     return [found[key] for key in sorted(found)]
+
+
+def _split_assignment(body: str) -> tuple[str, str]:
+    """`assigned to @a and @b and unassigned @c` -> (the assigned part, the unassigned part)."""
+    parts = _UNASSIGNED.split(body, maxsplit=1)
+    return parts[0], parts[1] if len(parts) > 1 else ""
 
 
 def _before(after: Snapshot, change: Change) -> Snapshot:

@@ -83,3 +83,23 @@ def test_an_issue_history_as_hooks() -> None:
         ("1772463600/assignee:al", "al", "gitlab:milestones/57"),  # zoe joins: al stays holder
         ("1772524800/state:closed", "al", "gitlab:milestones/57"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "given", "taken"),
+    [
+        ("assigned to @al", ["al"], []),
+        ("assigned to @al and @bo", ["al", "bo"], []),
+        ("unassigned @zoe", [], ["zoe"]),
+        ("assigned to @al and unassigned @zoe", ["al"], ["zoe"]),
+        ("assigned to @xunassigned and @y.z", ["xunassigned", "y.z"], []),
+    ],
+)
+def test_system_notes_name_who_was_assigned_and_unassigned(
+    body: str, given: list[str], taken: list[str]
+) -> None:
+    from flowgauge.importers.gitlab_history import _changes
+
+    note = {"body": body, "system": True, "created_at": "2026-03-01T10:00:00Z"}
+    (change,) = _changes([], [], [], [note])
+    assert (change.assigned, change.unassigned) == (given, taken)
