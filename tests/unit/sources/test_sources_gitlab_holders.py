@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sources_helpers import payload
 
 from flowgauge.model import FlowEvent
-from flowgauge.sources import gitlab
+from flowgauge.sources import PayloadError, gitlab
 
 GL = "acme-shop/warehouse"
 ISSUE = f"gitlab:{GL}#31"
@@ -207,3 +207,37 @@ def test_blocked_labels_stay_labels() -> None:
     assert [(e.type, e.label, e.reason) for e in events if e.type != "incident_opened"] == [
         ("labeled", "blocked", None)  # the engine blocks on configured labels, reason `label`
     ]
+
+
+ANY = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(max_size=12)
+    | st.sampled_from(
+        ["2026-03-01T10:00:00Z", "2026-03-02 10:00:00 UTC", "closed", "opened", "None"]
+    )
+)
+
+
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(["link_created_at", "state", "closed_at", "updated_at"]), ANY
+        )
+        | ANY,
+        max_size=4,
+    ),
+    ANY,
+)
+def test_issue_links_of_any_shape_give_events_or_a_payload_error(
+    blockers: list[Any], iid: Any
+) -> None:
+    body = links()
+    body["blocked_by"] = blockers
+    body["object_attributes"]["iid"] = iid
+    try:
+        events = gitlab.normalize({}, body)
+    except PayloadError:
+        return
+    assert all(e.type in ("blocked", "unblocked") for e in events)
