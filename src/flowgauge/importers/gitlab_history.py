@@ -2,12 +2,12 @@
 
 The REST API gives the object as it is now and, per object, what changed when: resource state
 events (closed, reopened, merged), resource label events (add / remove), resource milestone events
-(add / remove) and system notes (`assigned to @a`, `unassigned @b`). Changes with the same time
-are one hook, as GitLab sends one hook per update. Walking them backwards from now gives the
-labels, assignees and state after each change; milestones are walked forwards from none (a
-milestone change names only the milestone added or removed). Each hook then carries what the
-Issue / Merge Request Hook of that moment carried, with `updated_at` in the hook's format (whole
-seconds), so `sources.gitlab.normalize` gives the very events, and ids, the hooks gave.
+(add / remove) and system notes (`assigned to @a`, `unassigned @b`). Changes in the same second
+are one hook, as GitLab sends one hook per update (and stamps hooks in whole seconds). Walking
+them backwards from now gives the labels, assignees and state after each change; milestones are
+walked forwards from none (a milestone change names only the milestone added or removed). Each
+hook then carries what the Issue / Merge Request Hook of that moment carried, with `updated_at`
+in the hook's format, so `sources.gitlab.normalize` gives the very events, and ids, the hooks gave.
 """
 
 from __future__ import annotations
