@@ -8,7 +8,8 @@
 request's `commits` (its head's commit time, for DORA), and `/projects/:id/deployments`
 (`updated_after`, by `updated_at`). Each object becomes the hooks GitLab sent
 (importers/gitlab_history.py). Credentials: a personal, group or project access token with
-`read_api`, sent as `PRIVATE-TOKEN`.
+`read_api`, sent as `PRIVATE-TOKEN`; a value `Bearer <token>` (an OAuth token) is sent as
+`Authorization: Bearer <token>`.
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ def client(url: str, env: Mapping[str, str], policy: Policy | None = None) -> Cl
     token = env.get("FLOWGAUGE_GITLAB_TOKEN")
     if not token:
         raise ImportFailed(f"gitlab: no credentials: {CREDENTIALS}")
+    bearer = token.removeprefix("Bearer ").strip() if token.startswith("Bearer ") else None
     return Client(
         SOURCE,
         url,
-        headers={"PRIVATE-TOKEN": token},
+        headers={"Authorization": f"Bearer {bearer}"} if bearer else {"PRIVATE-TOKEN": token},
         auth=None,
         credentials_hint=CREDENTIALS,
         policy=policy or Policy(),

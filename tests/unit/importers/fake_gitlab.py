@@ -9,8 +9,9 @@
 Offset pagination as GitLab does it: `page` / `per_page` (capped), `X-Page`, `X-Per-Page`,
 `X-Next-Page` (empty on the last page), `X-Total`, and a `Link` header; `link_only` drops the
 `X-` headers (as GitLab does past 10,000 rows), so only `Link` tells the next page.
-`PRIVATE-TOKEN` checked: 401 `{"message": "401 Unauthorized"}`. Faults on demand: 429 with
-`Retry-After`, a page that is not a list, a 500 outage.
+`PRIVATE-TOKEN` (or an OAuth `Authorization: Bearer`) checked: 401
+`{"message": "401 Unauthorized"}`. Faults on demand: 429 with `Retry-After`, a page that is not a
+list, a 500 outage.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ class FakeGitLab:
     def answer(self, url: str, headers: Any) -> Answer:
         parsed = urlparse(url)
         query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
-        if headers.get("PRIVATE-TOKEN") != self.token:
+        bearer = headers.get("Authorization") == f"Bearer {self.token}"
+        if headers.get("PRIVATE-TOKEN") != self.token and not bearer:
             return 401, {"message": "401 Unauthorized"}, {}
         base = f"/api/v4/projects/{quote(PATH, safe='')}"
         path = parsed.path

@@ -218,6 +218,15 @@ def test_wrong_token_says_what_to_set(
     assert "no credentials" in capsys.readouterr().err
 
 
+def test_an_oauth_token_is_sent_as_a_bearer(fake: tuple[FakeGitLab, str], tmp_path: Path) -> None:
+    env = {"FLOWGAUGE_GITLAB_TOKEN": "Bearer good-token"}
+    assert run(fake[1], tmp_path / "import.jsonl", tmp_path, env=env) == 0
+    assert (
+        run(fake[1], tmp_path / "i.jsonl", tmp_path, env={"FLOWGAUGE_GITLAB_TOKEN": "Bearer x"})
+        == 1
+    )
+
+
 def test_an_unknown_project_is_named(
     fake: tuple[FakeGitLab, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
