@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from flowgauge.importers import github, jira, linear, plane
+from flowgauge.importers import github, gitlab, jira, linear, plane
 from flowgauge.importers.base import Importer
 from flowgauge.importers.http import ImportFailed, Policy
 
@@ -38,6 +38,12 @@ def _github(
     return github.GitHubImporter(github.client(url, env, policy), repo, since)
 
 
+def _gitlab(
+    url: str, project: str, since: datetime, env: Mapping[str, str], policy: Policy | None
+) -> Importer:
+    return gitlab.GitLabImporter(gitlab.client(url, env, policy), project, since)
+
+
 def _linear(
     url: str, team: str, since: datetime, env: Mapping[str, str], policy: Policy | None
 ) -> Importer:
@@ -53,6 +59,7 @@ def _plane(
 IMPORTERS: dict[str, ImporterSpec] = {
     "jira": ImporterSpec(selector="jql", default_url=None, build=_jira),
     "github": ImporterSpec(selector="repo", default_url=github.DEFAULT_URL, build=_github),
+    "gitlab": ImporterSpec(selector="project", default_url=gitlab.DEFAULT_URL, build=_gitlab),
     "linear": ImporterSpec(selector="team", default_url=linear.DEFAULT_URL, build=_linear),
     "plane": ImporterSpec(selector="project", default_url=plane.DEFAULT_URL, build=_plane),
 }

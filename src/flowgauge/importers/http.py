@@ -62,8 +62,9 @@ def server_wait(headers: Mapping[str, str], now: float | None = None) -> float |
             return max(0.0, email.utils.parsedate_to_datetime(after).timestamp() - now)
         except (TypeError, ValueError):
             pass
-    remaining = headers.get("x-ratelimit-remaining")
-    reset = headers.get("x-ratelimit-reset")
+    # GitHub's names, then GitLab's (`RateLimit-Remaining` / `RateLimit-Reset`)
+    remaining = headers.get("x-ratelimit-remaining") or headers.get("ratelimit-remaining")
+    reset = headers.get("x-ratelimit-reset") or headers.get("ratelimit-reset")
     if remaining is not None and remaining.strip() == "0" and reset and reset.strip().isdigit():
         return max(0.0, float(reset) - now)
     return None

@@ -1,11 +1,18 @@
 """GitLab project / group webhooks (docs/sources/gitlab.md).
 
 Authenticated by `X-Gitlab-Token` (the secret echoed in plain text, compared in constant time) or,
-when GitLab sends it, the Standard Webhooks `webhook-signature` made with a signing token. Event ids
-are `gitlab:<Idempotency-Key | webhook-id | X-Gitlab-Event-UUID>:<n>`, or `gitlab:c-<digest of
-the body>:<n>` when none is present. Issues are `gitlab:group/project#iid`, merge requests
-`gitlab:group/project!iid`, deployments `gitlab:group/project/jobs/<job id>` (the job that ran
-them; `.../deployments/<id>` when the payload names no job).
+when GitLab sends it, the Standard Webhooks `webhook-signature` made with a signing token.
+
+Events of issues and merge requests have ids that name the change (item, time, what changed:
+`_gitlab_change.py`), the same in a redelivery and in `flowgauge import gitlab`; they carry the
+holder (`assignee`: the lowest username among the assignees) and the milestone as `parent`.
+Deployment, pipeline and push hooks keep ids of the delivery:
+`gitlab:<Idempotency-Key | webhook-id | X-Gitlab-Event-UUID>:<n>`, or `gitlab:c-<digest of the
+body>:<n>` when none is present (a deployment counts once by its deployment id).
+
+Issues are `gitlab:group/project#iid`, merge requests `gitlab:group/project!iid`, deployments
+`gitlab:group/project/jobs/<job id>` (the job that ran them; `.../deployments/<id>` when the
+payload names no job).
 """
 
 from __future__ import annotations
@@ -17,7 +24,9 @@ from typing import Any
 
 from flowgauge.model import FlowEvent
 from flowgauge.signing import same
+from flowgauge.sources import _gitlab_change as change
 from flowgauge.sources import _gitlab_dora as dora
+from flowgauge.sources._gitlab_links import issue_links
 from flowgauge.sources._gitlab_mr import merge_commits
 from flowgauge.sources._native import (
     Batch,
@@ -84,7 +93,9 @@ def normalize(headers: Headers, body: Any) -> list[FlowEvent]:
     handler = _KINDS.get(kind)
     if handler is None:
         return []
-    batch = Batch(NAME, id_key(delivery_id(headers, payload), body_key(payload)))
+    by_delivery = kind in _DELIVERY_KEYED  # (the body digest only when needed: it is costly)
+    key = id_key(delivery_id(headers, payload), body_key(payload)) if by_delivery else "change"
+    batch = Batch(NAME, key)
     handler(batch, payload)
     return batch.events
 
@@ -143,19 +154,45 @@ def _item(batch: Batch, payload: dict[str, Any], kind: str, sep: str) -> None:
         (attrs.get("updated_at"), "object_attributes.updated_at"),
         (dig(changes, "updated_at", "current"), "changes.updated_at.current"),
     )
+    start = len(batch.events)
     added, removed = _label_diff(changes)
     moved = any(x.lower().startswith(WORKFLOW_PREFIX) for x in added + removed)
     type_, state = _state_event(action, changes, moved)
+    current = _current_state(attrs, fields["labels"])
     if type_ is not None:
-        batch.add(type_, at=at, state=state or _current_state(attrs, fields["labels"]), **fields)
+        batch.add(type_, at=at, state=state or current, **fields)
     for label in added:
         batch.add("labeled", at=at, label=label, **fields)
     for label in removed:
         batch.add("unlabeled", at=at, label=label, **fields)
+    overrides = _holder_changes(batch, action, changes, current, fields, at)
     if kind == "issue":
         _incident(batch, attrs, added, fields, at)
     elif action == "merge":
         merge_commits(batch, attrs, fields["project"], at)
+    change.name_changes(batch, start, at, overrides)
+
+
+def _holder_changes(
+    batch: Batch,
+    action: str,
+    changes: dict[str, Any],
+    state: str,
+    fields: dict[str, Any],
+    at: datetime,
+) -> dict[int, str]:
+    """A `state` event (the current state, unchanged) for a change of assignees or milestone,
+    so that the new holder / parent is known from that instant; its id names that change."""
+    overrides: dict[int, str] = {}
+    if action == "open":  # the `created` event carries them already
+        return overrides
+    if change.assignees_changed(changes) and fields["assignee"] is not None:
+        overrides[len(batch.events)] = f"assignee:{fields['assignee']}"
+        batch.add("state", at=at, state=state, **fields)
+    if change.parent_changed(changes) and fields["parent"] is not None:
+        overrides[len(batch.events)] = f"parent:{fields['parent']}"
+        batch.add("state", at=at, state=state, **fields)
+    return overrides
 
 
 def _item_fields(
@@ -173,6 +210,8 @@ def _item_fields(
         "labels": labels,
         "item_type": type_from_labels(labels) or (work_type.lower() if work_type else None),
         "links": _links(attrs, path) if kind == "merge_request" else (),
+        "assignee": change.holder(payload, attrs),
+        "parent": change.parent(attrs),
     }
 
 
@@ -218,10 +257,14 @@ def _links(attrs: dict[str, Any], path: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
+#: Hooks whose event ids name the delivery (a deployment is counted by its deployment id anyway).
+_DELIVERY_KEYED = frozenset({"deployment", "pipeline", "push"})
+
 _KINDS: dict[str, Callable[[Batch, dict[str, Any]], None]] = {
     "issue": lambda batch, payload: _item(batch, payload, "issue", "#"),
     "work_item": lambda batch, payload: _item(batch, payload, "issue", "#"),
     "merge_request": lambda batch, payload: _item(batch, payload, "merge_request", "!"),
+    "issue_links": issue_links,  # rendered by `flowgauge import gitlab` only: no such hook
     "deployment": dora.deployment,
     "pipeline": dora.pipeline,
     "push": dora.push,

@@ -169,3 +169,18 @@ def same_events(got: list[FlowEvent], expected: list[FlowEvent]) -> None:
     assert [e.model_dump(exclude={"id"}) for e in got] == [
         e.model_dump(exclude={"id"}) for e in expected
     ]
+
+
+def gitlab_change_id(event: FlowEvent) -> str:
+    """A GitLab issue / merge request event's id, written out independently of the source:
+    `<item>@<epoch seconds>/<type or label change>:<state | label>` (sources/_gitlab_change.py)."""
+    seconds = int(event.at.timestamp())
+    if event.type in ("labeled", "unlabeled"):
+        what = f"label{'+' if event.type == 'labeled' else '-'}:{event.label}"
+    elif event.type.startswith("incident_"):
+        what = f"{event.type}:{event.label}" if event.label else event.type
+    elif event.type == "commit":
+        what = f"commit:{event.item.rsplit('/', 1)[-1]}"
+    else:
+        what = f"{event.type}:{event.state}"
+    return f"{event.item}@{seconds}/{what}"

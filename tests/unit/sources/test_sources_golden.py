@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sources_helpers import SECRET, SOURCES, ev, fixture_files, same_events, signed
+from sources_helpers import (
+    SECRET,
+    SOURCES,
+    ev,
+    fixture_files,
+    gitlab_change_id,
+    same_events,
+    signed,
+)
 
 from flowgauge.model import Change, FlowEvent
 from flowgauge.sources import REGISTRY, SignatureError, linear
@@ -477,6 +485,8 @@ def expected_ids(
     if source == "github" and got:  # the change, not the delivery (test_sources_ids.py)
         key = got[0].id.split(":")[1]
         assert re.fullmatch(r"ch-[0-9a-f]{32}", key), got[0].id
+    if source == "gitlab" and body.get("object_kind") in ("issue", "merge_request"):
+        return [gitlab_change_id(event) for event in got]  # the change, as Jira's
     if key is None and got:
         key = got[0].id.split(":")[1]
         assert key.startswith("c-") and len(key) > 2, got[0].id

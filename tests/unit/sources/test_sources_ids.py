@@ -1,7 +1,8 @@
 """Event ids: a redelivery gives the same ids (counted once), another delivery gives new ones.
 
-Jira's, GitHub's and Linear's ids name the change itself (test_sources_gitlab_jira.py, below), so
-that an import of the same history matches them.
+Jira's, GitHub's, Linear's and GitLab's issue / merge request ids name the change itself
+(test_sources_gitlab_jira.py, test_sources_gitlab_holders.py, below), so that an import of the
+same history matches them; GitLab's deployments keep the delivery's.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from flowgauge.sources import REGISTRY, PayloadError
 
 # provider -> (sample, delivery header, extra headers)
 SAMPLES: dict[str, tuple[str, str, dict[str, str]]] = {
-    "gitlab": ("issue.open.json", "idempotency-key", {}),
+    "gitlab": ("deployment.success.json", "idempotency-key", {}),
 }
 
 
