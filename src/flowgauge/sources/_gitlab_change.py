@@ -77,7 +77,7 @@ def what_changed(event: FlowEvent) -> str:
 
 def name_changes(batch: Batch, start: int, at: datetime, overrides: dict[int, str]) -> None:
     """Give the events from `start` on the ids of their changes; `overrides[n]` names the change
-    of the n-th event (an assignee or milestone change, reported as a `state` event)."""
+    of the n-th event (an assignee or milestone change, reported by a label-less `labeled`)."""
     for n in range(start, len(batch.events)):
         event = batch.events[n]
         new_id = change_id(event.item, at, overrides.get(n) or what_changed(event))

@@ -165,7 +165,7 @@ def _item(batch: Batch, payload: dict[str, Any], kind: str, sep: str) -> None:
         batch.add("labeled", at=at, label=label, **fields)
     for label in removed:
         batch.add("unlabeled", at=at, label=label, **fields)
-    overrides = _holder_changes(batch, action, changes, current, fields, at)
+    overrides = _holder_changes(batch, action, changes, fields, at)
     if kind == "issue":
         _incident(batch, attrs, added, fields, at)
     elif action == "merge":
@@ -177,21 +177,23 @@ def _holder_changes(
     batch: Batch,
     action: str,
     changes: dict[str, Any],
-    state: str,
     fields: dict[str, Any],
     at: datetime,
 ) -> dict[int, str]:
-    """A `state` event (the current state, unchanged) for a change of assignees or milestone,
-    so that the new holder / parent is known from that instant; its id names that change."""
+    """A carrier event for a change of assignees or milestone, so that the new holder / parent
+    is known from that instant; its id names that change. The carrier is a `labeled` event
+    without a label (as GitHub's, sources/_github_relations.py): it moves no stage. A `state`
+    event would report the hook's state, and an approved merge request's hook says `opened`,
+    so an assignment would have sent it back a stage (a false rework)."""
     overrides: dict[int, str] = {}
     if action == "open":  # the `created` event carries them already
         return overrides
     if change.assignees_changed(changes) and fields["assignee"] is not None:
         overrides[len(batch.events)] = f"assignee:{fields['assignee']}"
-        batch.add("state", at=at, state=state, **fields)
+        batch.add("labeled", at=at, **fields)
     if change.parent_changed(changes) and fields["parent"] is not None:
         overrides[len(batch.events)] = f"parent:{fields['parent']}"
-        batch.add("state", at=at, state=state, **fields)
+        batch.add("labeled", at=at, **fields)
     return overrides
 
 

@@ -64,25 +64,25 @@ def test_the_holder_does_not_depend_on_the_order_of_assignees(names: list[str]) 
     assert forwards[0].assignee == backwards[0].assignee == min(names)
 
 
-def test_an_assignee_change_is_a_state_event_naming_it() -> None:
+def test_an_assignee_change_is_a_label_less_event_naming_it() -> None:
     changes = {"assignees": {"previous": [user("mlee")], "current": [user("zoe")]}}
     events = gitlab.normalize({}, hook(changes=changes, assignees=["zoe"], **UPDATE))
-    assert facts(events) == [("assignee:zoe", "state", "zoe", None)]
+    assert facts(events) == [("assignee:zoe", "labeled", "zoe", None)]
     assert events[0].id == f"{ISSUE}@1770721200/assignee:zoe"
-    assert events[0].state == "opened"
+    assert events[0].state is None and events[0].label is None  # it moves no stage
     unassigned = {"assignees": {"previous": [user("zoe")], "current": []}}
     events = gitlab.normalize({}, hook(changes=unassigned, assignees=[], **UPDATE))
-    assert facts(events) == [("assignee:", "state", "", None)]
+    assert facts(events) == [("assignee:", "labeled", "", None)]
 
 
 def test_the_milestone_is_the_parent_and_its_change_an_event() -> None:
     changes = {"milestone_id": {"previous": None, "current": 57}}
     events = gitlab.normalize({}, hook(changes=changes, milestone_id=57, **UPDATE))
     parent = "gitlab:milestones/57"
-    assert facts(events) == [(f"parent:{parent}", "state", None, parent)]
+    assert facts(events) == [(f"parent:{parent}", "labeled", None, parent)]
     removed = {"milestone_id": {"previous": 57, "current": None}}
     events = gitlab.normalize({}, hook(changes=removed, milestone_id=None, **UPDATE))
-    assert facts(events) == [("parent:", "state", None, "")]
+    assert facts(events) == [("parent:", "labeled", None, "")]
 
 
 def test_every_event_of_the_object_carries_holder_and_parent() -> None:
@@ -104,7 +104,7 @@ def test_every_event_of_the_object_carries_holder_and_parent() -> None:
     assert facts(gitlab.normalize({}, body)) == [
         ("state:closed", "state", "al", parent),
         ("label+:blocked", "labeled", "al", parent),
-        ("assignee:al", "state", "al", parent),
+        ("assignee:al", "labeled", "al", parent),
         ("incident_resolved", "incident_resolved", None, None),
     ]
 
