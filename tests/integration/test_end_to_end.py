@@ -248,3 +248,5 @@ def test_handoffs_reasons_and_distribution_live_equal_the_batch_report(
         0.5,
         what="the stream stage caught up",
     )
+    # and every other flow family of the same history too (the new fields change none of them)
+    assert gauges(stack.metrics()) == gauges(report_text(config, recorded))
