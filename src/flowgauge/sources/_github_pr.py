@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from flowgauge.model import Change
-from flowgauge.sources._github_relations import HOLDER_EVENT, holder
+from flowgauge.sources._github_relations import holder
 from flowgauge.sources._native import (
+    HOLDER_EVENT,
     Batch,
     dig,
     links_from,

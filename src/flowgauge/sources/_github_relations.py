@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from flowgauge.sources._native import (
+    HOLDER_EVENT,
     Batch,
     dig,
     names,
@@ -38,8 +39,6 @@ from flowgauge.sources._native import (
     when,
 )
 
-#: The event type that carries a holder or parent change on its own (see the module docstring).
-HOLDER_EVENT = "labeled"
 DEPENDENCY = "dependency"
 _ISSUE_URL = re.compile(r"/repos/(?P<repo>[^/]+/[^/]+)/issues/(?P<number>\d+)$")
 

@@ -24,6 +24,15 @@ from flowgauge.sources.base import Headers, PayloadError, SignatureError
 
 #: Placeholders some platforms put where JSON would have null (Plane v2 writes "None").
 _NULLS = frozenset({"", "None", "null"})
+
+#: The event that carries a change of holder (`assignee`, `team`) or `parent` that has no flow
+#: event of its own (an assignment, a sub-issue or milestone link): a `labeled` event without a
+#: `label`, which changes no label and moves no stage (the item walk skips it, engine/item.py);
+#: it only says who holds the item and what it belongs to from that instant. Every native source
+#: uses it, so an assignment never repeats a state (an unmapped status would count as unmapped,
+#: and a state the tool reports coarsely, GitLab's `opened` for an approved merge request, would
+#: move the item back a stage).
+HOLDER_EVENT = "labeled"
 _MAX_KEY = 200
 
 

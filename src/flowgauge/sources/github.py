@@ -28,8 +28,9 @@ from flowgauge.sources import _github_dora as dora
 from flowgauge.sources import _github_pr as pr
 from flowgauge.sources import _github_relations as rel
 from flowgauge.sources._common import require_hmac_hex
-from flowgauge.sources._github_relations import HOLDER_EVENT, issue_fields
+from flowgauge.sources._github_relations import issue_fields
 from flowgauge.sources._native import (
+    HOLDER_EVENT,
     Batch,
     content_key,
     dig,

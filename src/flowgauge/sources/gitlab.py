@@ -29,6 +29,7 @@ from flowgauge.sources import _gitlab_dora as dora
 from flowgauge.sources._gitlab_links import issue_links
 from flowgauge.sources._gitlab_mr import merge_commits
 from flowgauge.sources._native import (
+    HOLDER_EVENT,
     Batch,
     body_key,
     dig,
@@ -190,10 +191,10 @@ def _holder_changes(
         return overrides
     if change.assignees_changed(changes) and fields["assignee"] is not None:
         overrides[len(batch.events)] = f"assignee:{fields['assignee']}"
-        batch.add("labeled", at=at, **fields)
+        batch.add(HOLDER_EVENT, at=at, **fields)
     if change.parent_changed(changes) and fields["parent"] is not None:
         overrides[len(batch.events)] = f"parent:{fields['parent']}"
-        batch.add("labeled", at=at, **fields)
+        batch.add(HOLDER_EVENT, at=at, **fields)
     return overrides
 
 

@@ -33,6 +33,7 @@ from flowgauge.sources._jira_fields import (
     parent_of,
 )
 from flowgauge.sources._native import (
+    HOLDER_EVENT,
     Batch,
     body_key,
     dig,
@@ -148,7 +149,7 @@ def _deleted(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> No
 def _updated(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> None:
     """One event per changelog item we understand: status, labels, Flagged, "is blocked by"
     links. A change of assignee or parent rides on every item event of the delivery; alone, it
-    is a `state` event of the issue's (unchanged) status."""
+    is a HOLDER_EVENT (sources/_native.py: it moves no stage)."""
     items = dig(payload, "changelog", "items")
     if not isinstance(items, list):
         return
@@ -170,10 +171,9 @@ def _updated(batch: Batch, payload: dict[str, Any], issue: dict[str, Any]) -> No
         if name is not None:
             changed.setdefault(name, change)
     holder_only = not any(e.type in ITEM_TYPES for e in batch.events)
-    state = opt_text(dig(issue_fields, "status", "name"))
     says = fields["assignee"] is not None or fields["parent"] is not None
-    if holder_only and says and state is not None:
-        batch.add("state", at=at, state=state, **fields)
+    if holder_only and says:
+        batch.add(HOLDER_EVENT, at=at, **fields)
     _incident_changes(batch, issue, changed, at, _fields(issue))
 
 

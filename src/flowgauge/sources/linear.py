@@ -5,7 +5,7 @@ Signed with `Linear-Signature: <hex HMAC-SHA256 of the raw body>`; the body's `w
 `linear:<identifier>` (e.g. `linear:ENG-123`), else `linear:<uuid>`; project and team = the team
 key; assignee = the assignee's id; parent = the issue's project (`data.project.name`, else
 `projectId`), else its parent issue (`linear:<identifier>`). An update that changes only the
-holder or the parent gives a `state` event restating the current state (a repeat moves nothing).
+holder or the parent gives a HOLDER_EVENT (sources/_native.py: a label-less `labeled`, no move).
 A `blocks` relation blocks its related issue (`blocked` / `unblocked`, reason `dependency`).
 
 Event ids name the change, not the delivery, so that `flowgauge import linear` (which reads the
@@ -28,6 +28,7 @@ from flowgauge.model import FlowEvent
 from flowgauge.model.micros import to_micros
 from flowgauge.sources._common import require_hmac_hex
 from flowgauge.sources._native import (
+    HOLDER_EVENT,
     Batch,
     dig,
     id_key,
@@ -198,8 +199,10 @@ def _update(batch: Batch, payload: dict[str, Any], data: dict[str, Any]) -> None
     fields = _fields(data)
     at = when((data.get("updatedAt"), "data.updatedAt"), (payload.get("createdAt"), "createdAt"))
     state = _state(data)
-    if state is not None and ("stateId" in before or HOLDER_KEYS & before.keys()):
+    if state is not None and "stateId" in before:
         batch.add("state", at=at, state=state, **fields)
+    elif HOLDER_KEYS & before.keys():
+        batch.add(HOLDER_EVENT, at=at, **fields)
     old_ids = names(before.get("labelIds"))
     if old_ids is not None:
         _label_changes(batch, at, fields, data, old_ids)

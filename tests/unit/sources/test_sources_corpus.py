@@ -297,22 +297,21 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
                 labels=(),
             )
         ],
-        # A new holder and nothing else: a `state` event of the unchanged status carries it (the
-        # changelog's `to`: the user's key in 2019, an accountId today).
+        # A new holder and nothing else: a label-less `labeled` carries it (the changelog's
+        # `to`: the user's key in 2019, an accountId today).
         "jira_issue_updated.assigned.json": [
-            jira("state", "2019-02-16T03:18:01.752Z", state="To Do", assignee="admin")
+            jira("labeled", "2019-02-16T03:18:01.752Z", assignee="admin")
         ],
         # The empty changelog names no one: the issue's own assignee, by its event name.
         "jira_issue_updated.assigned-empty-changelog-2024.json": [
             ev(
                 "jira",
-                "state",
+                "labeled",
                 "jira:TEST-123",
                 "2024-08-20T18:47:42.935Z",
                 project="TEST",
                 kind="issue",
                 item_type="task",
-                state="To Do",
                 assignee="789012",
             )
         ],

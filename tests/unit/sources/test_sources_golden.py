@@ -343,9 +343,9 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
                 label="payments",
             ),
         ],
-        # A new holder and nothing else: a `state` event of the unchanged status carries it.
+        # A new holder and nothing else: a label-less `labeled` carries it (it moves nothing).
         "jira_issue_updated.assigned.json": [
-            shop("state", "2026-02-12T12:05:00Z", state="In Progress", assignee="712020:aa11")
+            shop("labeled", "2026-02-12T12:05:00Z", assignee="712020:aa11")
         ],
         "jira_issue_updated.description-edited.json": [],
         "jira_issue_updated.sprint.json": [],
@@ -355,7 +355,7 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
         ],
         # A parent named by id only: the issue's `fields.parent` gives its key.
         "jira_issue_updated.parent.json": [
-            shop("state", "2026-02-12T12:40:00Z", state="In Progress", parent="SHOP-1")
+            shop("labeled", "2026-02-12T12:40:00Z", parent="SHOP-1")
         ],
         # Issues by id only; Jira Cloud sends the blocked issue's `jira:issue_updated` too.
         "issuelink_created.json": [],
@@ -416,12 +416,7 @@ GOLDEN: dict[str, dict[str, list[FlowEvent]]] = {
         ],
         "Issue.update.json": [ops("state", "2026-02-18T11:30:00Z", state="In Progress")],
         "Issue.update.assignee.json": [
-            ops(
-                "state",
-                "2026-02-18T13:05:00Z",
-                state="In Progress",
-                assignee="2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e",
-            )
+            ops("labeled", "2026-02-18T13:05:00Z", assignee="2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e")
         ],
         "Issue.remove.json": [ops("deleted", "2026-02-19T08:00:00Z")],
         "IssueRelation.create.json": [

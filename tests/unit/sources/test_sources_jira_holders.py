@@ -66,24 +66,24 @@ EPIC = {"field": "Epic Link", "fieldId": "customfield_10014", "to": "10001", "to
         ([link("SHOP-30", added=False)], {"issuelinks": [blocker("SHOP-30")]}, [UNDEP]),
         ([link("SHOP-9", text="blocks")], {}, []),
         ([link("SHOP-9", text="relates to")], {}, []),
-        # a new holder alone: a state event of the unchanged status; unassigned is ""
-        ([TO_ANA], {}, [("state", "In Progress", "712020:ana", None)]),
-        ([UNASSIGN], {}, [("state", "In Progress", "", None)]),
+        # a new holder alone: a label-less `labeled` (it moves nothing); unassigned is ""
+        ([TO_ANA], {}, [("labeled", None, "712020:ana", None)]),
+        ([UNASSIGN], {}, [("labeled", None, "", None)]),
         # with a status change in the same history: it rides on that event, no extra one
         ([TO_ANA, {"field": "status", "fieldId": "status", "toString": "In Review"}], {},
          [("state", "In Review", "712020:ana", None)]),
         ([LABEL, TO_ANA], {}, [("labeled", "blocked", "712020:ana", None)]),
         # parents: by key in toString (Epic Link, Parent Link), by id (the issue's parent names
         # its key), removed; an id the issue does not name stays the id
-        ([EPIC], {}, [("state", "In Progress", None, "SHOP-1")]),
+        ([EPIC], {}, [("labeled", None, None, "SHOP-1")]),
         ([{"field": "Parent Link", "fieldId": "customfield_10018", "toString": "SHOP-2"}], {},
-         [("state", "In Progress", None, "SHOP-2")]),
+         [("labeled", None, None, "SHOP-2")]),
         ([{"field": "IssueParentAssociation", "to": "10001"}], {"parent": PARENT},
-         [("state", "In Progress", None, "SHOP-1")]),
+         [("labeled", None, None, "SHOP-1")]),
         ([{"field": "IssueParentAssociation", "from": "10001", "to": None}], {},
-         [("state", "In Progress", None, "")]),
+         [("labeled", None, None, "")]),
         ([{"field": "IssueParentAssociation", "to": "10077"}], {"parent": PARENT},
-         [("state", "In Progress", None, "10077")]),
+         [("labeled", None, None, "10077")]),
         # changes flowgauge does not read give nothing, even beside the issue's assignee
         ([{"field": "description", "toString": "x"}], {"assignee": {"accountId": "a"}}, []),
     ],

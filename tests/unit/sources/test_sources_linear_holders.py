@@ -53,11 +53,11 @@ def test_assignee_is_the_users_id(data: dict[str, Any], assignee: str | None) ->
 
 
 @pytest.mark.parametrize("key", ["assigneeId", "projectId", "parentId", "teamId"])
-def test_a_holder_or_parent_change_alone_restates_the_state(key: str) -> None:
+def test_a_holder_or_parent_change_alone_is_a_label_less_labeled(key: str) -> None:
     body = update(**PROJECT)
     body["updatedFrom"] = {"updatedAt": "2026-02-18T09:00:00.000Z", key: "old"}
     (event,) = linear.normalize({}, body)
-    assert (event.type, event.state) == ("state", "In Progress")
+    assert (event.type, event.state, event.label) == ("labeled", None, None)  # it moves nothing
 
 
 def test_other_relations_and_relations_without_the_blocked_issue() -> None:
