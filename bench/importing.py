@@ -96,7 +96,7 @@ def import_run(bootstrap: str, workdir: Path, issues: int, changes: int) -> dict
         stack.spawn("worker", "worker")
         if not wait_until(stack.ready, 120, interval=0.1):
             return {**out, "error": "worker never ready"}
-        settings = Settings(kafka=bootstrap, topic_prefix=stack.prefix, embedded_broker=True)
+        settings = Settings(kafka=bootstrap, topic_prefix=stack.prefix)
         t0 = time.perf_counter()
         out["produce_s"] = asyncio.run(_write(settings, records))
         done = wait_until(lambda: stack.applied() >= events, max(120.0, events / 500), 0.25)
