@@ -14,6 +14,7 @@ from stackkit import Stack, wait_until
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "importers"))
 
 from fake_jira import FakeJira, serving
+from import_cases import JIRA_CONFIG as CONFIG
 from jira_world import delivery_lines, webhooks, world
 
 from flowgauge.importers import Policy
@@ -24,24 +25,6 @@ from flowgauge.records import read_events
 from flowgauge.settings import Settings
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-CONFIG = """\
-clock: event
-streams:
-  - name: delivery
-    window: 90d
-    commitment: development
-    defect_types: [bug]
-    blocked_labels: [blocked]
-    stages:
-      - {name: backlog,     kind: wait,   states: [To Do]}
-      - {name: development, kind: active, states: [In Progress]}
-      - {name: review,      kind: wait,   states: [In Review]}
-      - {name: done,        kind: done,   states: [Done]}
-dora:
-  production: [production]
-  window: 90d
-"""
 
 
 def test_import_onto_the_topic_of_a_running_worker(stack: Stack, tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowgauge.importers.base import Delivery
+from flowgauge.importers.rewind import rewind
 from flowgauge.model.micros import to_micros
 from flowgauge.sources._common import timestamp
 from flowgauge.sources._native import dig, names, need_text, opt_text
@@ -116,12 +117,7 @@ def _before(after: Snapshot, change: Change) -> Snapshot:
 
 def _snapshots(now: Snapshot, changes: list[Change]) -> tuple[Snapshot, list[Snapshot]]:
     """The object at creation and after each change."""
-    after: list[Snapshot] = []
-    state = now
-    for change in reversed(changes):
-        after.append(state)
-        state = _before(state, change)
-    after.reverse()
+    state, after = rewind(now, changes, _before)
     milestone: int | None = None
     created = replace(state, milestone=None)
     for n, change in enumerate(changes):

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from flowgauge.importers.base import Delivery
-from flowgauge.model.micros import to_micros
-from flowgauge.sources._common import timestamp
+from flowgauge.importers.rewind import millis, rewind
 from flowgauge.sources._jira_fields import (
     ASSIGNEE,
     BLOCKED_BY,
@@ -136,10 +136,6 @@ def _now(fields: Mapping[str, Any]) -> IssueState:
     )
 
 
-def _millis(value: Any, what: str) -> int:
-    return to_micros(timestamp(value, what)) // 1000
-
-
 def _snapshot(
     issue: Mapping[str, Any], state: IssueState, categories: Mapping[str, str], updated: Any
 ) -> dict[str, Any]:
@@ -187,7 +183,7 @@ def _order(history: Mapping[str, Any]) -> tuple[int, int]:
     history_id = need_text(history.get("id"), "history.id")
     if not history_id.isdigit():
         raise PayloadError(f"history.id is not a Jira id: {history_id!r}")
-    return _millis(history.get("created"), "history.created"), int(history_id)
+    return millis(history.get("created"), "history.created"), int(history_id)
 
 
 def issue_deliveries(
@@ -212,18 +208,14 @@ def issue_deliveries(
         (need_obj(h, "changelog history") for h in histories),
         key=_order,
     )
-    after: list[IssueState] = []
-    state = _now(fields)
-    for history in reversed(ordered):
-        after.append(state)
-        state = _undo(state, history, parent_keys or {})
-    after.reverse()
+    undo = partial(_undo, parent_keys=parent_keys or {})
+    state, after = rewind(_now(fields), ordered, undo)
     out: list[Delivery] = [
         (
             {},
             {
                 "webhookEvent": "jira:issue_created",
-                "timestamp": _millis(created, "issue.fields.created"),
+                "timestamp": millis(created, "issue.fields.created"),
                 "issue": _snapshot(issue, state, current, created),
             },
         )
@@ -234,7 +226,7 @@ def issue_deliveries(
             continue
         body = {
             "webhookEvent": "jira:issue_updated",
-            "timestamp": _millis(history.get("created"), "history.created"),
+            "timestamp": millis(history.get("created"), "history.created"),
             "issue": _snapshot(issue, state_after, current, history.get("created")),
             "changelog": {"id": need_text(history.get("id"), "history.id"), "items": changes},
         }

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from itertools import groupby
 from typing import Any
 
 from flowgauge.importers.base import Delivery
-from flowgauge.model.micros import to_micros
-from flowgauge.sources._common import timestamp
+from flowgauge.importers.rewind import instants, millis, rewind, undo_each
 from flowgauge.sources._native import dig, need_obj, need_text, opt_text
 from flowgauge.sources.base import PayloadError
 
@@ -112,10 +110,6 @@ def _now(issue: Mapping[str, Any]) -> IssueState:
     )
 
 
-def _millis(value: Any, what: str) -> int:
-    return to_micros(timestamp(value, what)) // 1000
-
-
 def _obj(ref: Ref, name: str = "name") -> dict[str, str] | None:
     return None if ref is None else {"id": ref[0], name: ref[1]}
 
@@ -182,7 +176,7 @@ def _relations(issue: Mapping[str, Any], entry: Mapping[str, Any]) -> list[Deliv
 
 
 def _order(entry: Mapping[str, Any]) -> tuple[int, str]:
-    return _millis(entry.get("createdAt"), "history.createdAt"), need_text(entry.get("id"), "id")
+    return millis(entry.get("createdAt"), "history.createdAt"), need_text(entry.get("id"), "id")
 
 
 def issue_deliveries(issue: Mapping[str, Any], history: list[Any]) -> list[Delivery]:
@@ -191,21 +185,14 @@ def issue_deliveries(issue: Mapping[str, Any], history: list[Any]) -> list[Deliv
     webhooks, and `Issue` remove when the issue is archived."""
     need_text(issue.get("id"), "issue.id")
     created = issue.get("createdAt")
-    _millis(created, "issue.createdAt")
-    entries = sorted((need_obj(h, "history entry") for h in history), key=_order)
-    instants = [list(g) for _, g in groupby(entries, key=lambda e: _order(e)[0])]
-    after: list[IssueState] = []
-    state = _now(issue)
-    for group in reversed(instants):
-        after.append(state)
-        for entry in reversed(group):
-            state = _undo(state, entry)
-    after.reverse()
+    millis(created, "issue.createdAt")
+    grouped = instants((need_obj(h, "history entry") for h in history), _order)
+    state, after = rewind(_now(issue), grouped, undo_each(_undo))
     out: list[Delivery] = [
         ({}, {"type": "Issue", "action": "create", "createdAt": created,
               "data": _data(issue, state, created)})
     ]  # fmt: skip
-    for group, state_after in zip(instants, after, strict=True):
+    for group, state_after in zip(grouped, after, strict=True):
         at = group[0].get("createdAt")
         changed = _updated_from(state, state_after)
         if changed:

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from itertools import groupby
 from typing import Any
 
 from flowgauge.importers.base import Delivery
-from flowgauge.model.micros import to_micros
-from flowgauge.sources._common import timestamp
+from flowgauge.importers.rewind import instants, millis, rewind, undo_each
 from flowgauge.sources._native import need_obj, need_text, opt_text
 from flowgauge.sources.base import PayloadError
 from flowgauge.sources.plane import BLOCKED_BY
@@ -66,10 +64,6 @@ def _undo(state: ItemState, activity: Mapping[str, Any]) -> ItemState:
     return state
 
 
-def _millis(value: Any, what: str) -> int:
-    return to_micros(timestamp(value, what)) // 1000
-
-
 def _data(item: Mapping[str, Any], project: str, state: ItemState, at: Any) -> dict[str, Any]:
     """The work item as a v2 webhook of that moment carried it."""
     return {
@@ -114,7 +108,7 @@ def _relation(item: Mapping[str, Any], project: str, state: ItemState, act: Any)
 
 
 def _order(activity: Mapping[str, Any]) -> tuple[int, str]:
-    return _millis(activity.get("created_at"), "activity.created_at"), need_text(
+    return millis(activity.get("created_at"), "activity.created_at"), need_text(
         activity.get("id"), "activity.id"
     )
 
@@ -126,23 +120,15 @@ def work_item_deliveries(
     relations (Plane sends one for any edit), and a v1 update per `blocked_by` activity."""
     need_text(item.get("id"), "work_item.id")
     created = item.get("created_at")
-    _millis(created, "work_item.created_at")
-    updates = sorted(
-        (a for a in (need_obj(x, "activity") for x in activities) if a.get("verb") == "updated"),
-        key=_order,
-    )
-    instants = [list(g) for _, g in groupby(updates, key=lambda a: _order(a)[0])]
-    after: list[ItemState] = []
-    state = _now(item)
-    for group in reversed(instants):
-        after.append(state)
-        for activity in reversed(group):
-            state = _undo(state, activity)
-    after.reverse()
+    millis(created, "work_item.created_at")
+    activities_read = (need_obj(x, "activity") for x in activities)
+    updates = (a for a in activities_read if a.get("verb") == "updated")
+    grouped = instants(updates, _order)
+    state, after = rewind(_now(item), grouped, undo_each(_undo))
     out: list[Delivery] = [
         ({}, {"event": "workitem.created", "data": _data(item, project, state, created)})
     ]
-    for group, state_after in zip(instants, after, strict=True):
+    for group, state_after in zip(grouped, after, strict=True):
         at = group[0].get("created_at")
         edits = [a for a in group if opt_text(a.get("field")) != BLOCKED_BY]
         if edits:

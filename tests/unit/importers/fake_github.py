@@ -7,23 +7,22 @@ and `/deployments/{id}/statuses` (newest first); lists paged by `per_page` / `pa
 header (`rel="next"`, `rel="last"`), absent on the last page. Faults on demand: 429 with
 `Retry-After`, a secondary rate limit (403 with `x-ratelimit-remaining: 0` and
 `x-ratelimit-reset`), 401 "Bad credentials" for a wrong token, 404 for another repository, a page
-that is not a list, a 500 outage.
+that is not a list, a 500 outage (all but the secondary limit are local_api.py's).
 """
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlencode, urlparse
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from github_api import api_commits, api_issue, api_pull, api_timeline, updated
 from github_world import REPO, Deployment, Item, World, api_deployment, api_status, gh_time
+from local_api import Answer, LocalAPI, Request, serving
+
+__all__ = ["FakeGitHub", "serving"]
 
 BAD_CREDENTIALS = {
     "message": "Bad credentials",
@@ -31,24 +30,25 @@ BAD_CREDENTIALS = {
     "status": "401",
 }
 NOT_FOUND = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
-Answer = tuple[int, Any, dict[str, str]]
 
 
 @dataclass
-class FakeGitHub:
+class FakeGitHub(LocalAPI):
     history: World
     token: str = "good-token"
     page_cap: int = 7  # the server's cap on per_page (GitHub's is 100)
     timeline_cap: int = 4
-    throttle: int = 0  # answer this many next issue-list requests with 429 Retry-After: 1
-    secondary: int = 0  # ... with 403 and an exhausted x-ratelimit-remaining
-    garbage: bool = False  # the issue list answers an object, not a list
-    outage_after: int | None = None  # issue-list pages served before answering 500s
-    listings: int = 0
-    requests: list[str] = field(default_factory=list)
-    base: str = ""
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    secondary: int = 0  # answer this many next issue lists with 403, x-ratelimit-remaining: 0
     _indexes: tuple[dict[int, Item], dict[int, Deployment]] | None = None
+
+    CONTENT_TYPE: ClassVar[str] = "application/json; charset=utf-8"
+    REFUSED: ClassVar[Any] = BAD_CREDENTIALS
+    THROTTLED: ClassVar[Any] = {"message": "API rate limit exceeded"}
+    OUTAGE: ClassVar[Any] = {"message": "Server Error"}
+    NOT_THE_API: ClassVar[Answer] = (200, {"message": "this is not a list"}, {})
+
+    def authorized(self, headers: Message) -> bool:
+        return headers.get("Authorization") == f"Bearer {self.token}"
 
     def page(self, path: str, query: dict[str, list[str]], values: list[Any], cap: int) -> Answer:
         size = min(int(query.get("per_page", ["30"])[0]), cap)
@@ -67,19 +67,14 @@ class FakeGitHub:
 
     def issues(self, path: str, query: dict[str, list[str]]) -> Answer:
         with self.lock:
-            if self.throttle > 0:
-                self.throttle -= 1
-                return 429, {"message": "API rate limit exceeded"}, {"Retry-After": "1"}
             if self.secondary > 0:
                 self.secondary -= 1
                 reset = str(int(time.time()) + 2)
                 limited = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}
                 return 403, {"message": "You have exceeded a secondary rate limit."}, limited
-            if self.outage_after is not None and self.listings >= self.outage_after:
-                return 500, {"message": "Server Error"}, {}
-            self.listings += 1
-        if self.garbage:
-            return 200, {"message": "this is not a list"}, {}
+        fault = self.listing()
+        if fault is not None:
+            return fault
         since = query.get("since", [""])[0]
         items = sorted(self.history.items, key=lambda i: (i.created, i.number))
         chosen = [api_issue(i) for i in items if gh_time(updated(i)) >= since]
@@ -94,11 +89,8 @@ class FakeGitHub:
             )
         return self._indexes
 
-    def answer(self, path: str, query: dict[str, list[str]], headers: Any) -> Answer:
-        with self.lock:
-            self.requests.append(path)
-        if headers.get("Authorization") != f"Bearer {self.token}":
-            return 401, BAD_CREDENTIALS, {}
+    def route(self, request: Request) -> Answer:
+        path, query = request.path, request.query
         prefix = f"/repos/{REPO}"
         if path == prefix:
             return 200, {"id": 1296269, "full_name": REPO, "private": False}, {}
@@ -130,40 +122,3 @@ class FakeGitHub:
             statuses = [api_status(found, i, s, at) for i, s, at in reversed(found.statuses)]
             return self.page(path, query, statuses, self.page_cap)
         return 404, NOT_FOUND, {}
-
-
-def _handler(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        disable_nagle_algorithm = True  # headers and body go in two writes: no 40 ms stall
-
-        def do_GET(self) -> None:
-            parsed = urlparse(self.path)
-            status, data, extra = fake.answer(parsed.path, parse_qs(parsed.query), self.headers)
-            raw = json.dumps(data).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    return Handler
-
-
-@contextmanager
-def serving(fake: FakeGitHub) -> Iterator[str]:
-    """The fake's base URL while it serves, on a free loopback port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fake.base
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

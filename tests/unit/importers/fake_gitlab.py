@@ -10,21 +10,18 @@ Offset pagination as GitLab does it: `page` / `per_page` (capped), `X-Page`, `X-
 `X-Next-Page` (empty on the last page), `X-Total`, and a `Link` header; `link_only` drops the
 `X-` headers (as GitLab does past 10,000 rows), so only `Link` tells the next page.
 `PRIVATE-TOKEN` (or an OAuth `Authorization: Bearer`) checked: 401
-`{"message": "401 Unauthorized"}`. Faults on demand: 429 with `Retry-After`, a page that is not a
-list, a 500 outage.
+`{"message": "401 Unauthorized"}`. Faults on demand (local_api.py's): 429 with `Retry-After`, a
+page that is not a list, a 500 outage.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlparse
+from email.message import Message
+from typing import Any, ClassVar
+from urllib.parse import quote, urlencode
 
 from gitlab_api import (
     api_deployment,
@@ -36,32 +33,33 @@ from gitlab_api import (
     updated,
 )
 from gitlab_world import PATH, PROJECT, World
+from local_api import Answer, LocalAPI, Request, serving
 
-Answer = tuple[int, Any, dict[str, str]]
+__all__ = ["FakeGitLab", "serving"]
 
 
 @dataclass
-class FakeGitLab:
+class FakeGitLab(LocalAPI):
     world: World
     token: str = "good-token"
     page_size: int = 7  # the cap on per_page for the top-level lists
     sub_page: int = 2  # and for each object's events, notes and commits
     link_only: bool = False
-    throttle: int = 0  # answer this many next list requests with 429 Retry-After: 1
-    garbage: bool = False  # the issues list answers an object, not a list
-    outage_after: int | None = None  # top-level pages served before answering 500s
-    lists: int = 0
     updated_after: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, url: str, headers: Any) -> Answer:
-        parsed = urlparse(url)
-        query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+    REFUSED: ClassVar[Any] = {"message": "401 Unauthorized"}
+    THROTTLED: ClassVar[Any] = {"message": "Retry later"}
+    OUTAGE: ClassVar[Any] = {"message": "500 Internal Server Error"}
+    NOT_THE_API: ClassVar[Answer] = (200, {"message": "not a list"}, {})
+
+    def authorized(self, headers: Message) -> bool:
         bearer = headers.get("Authorization") == f"Bearer {self.token}"
-        if headers.get("PRIVATE-TOKEN") != self.token and not bearer:
-            return 401, {"message": "401 Unauthorized"}, {}
+        return headers.get("PRIVATE-TOKEN") == self.token or bearer
+
+    def route(self, request: Request) -> Answer:
+        query = {k: v[0] for k, v in request.query.items()}
         base = f"/api/v4/projects/{quote(PATH, safe='')}"
-        path = parsed.path
+        path = request.path
         if path in (base, f"/api/v4/projects/{PROJECT['id']}"):
             return 200, PROJECT, {}
         if not path.startswith(base + "/"):
@@ -91,16 +89,11 @@ class FakeGitLab:
         return make[what](item) if what in make else None
 
     def _top(self, what: str, query: dict[str, str], path: str) -> Answer:
+        fault = self.listing()
+        if fault is not None:
+            return fault
         with self.lock:
-            if self.throttle > 0:
-                self.throttle -= 1
-                return 429, {"message": "Retry later"}, {"Retry-After": "1"}
-            if self.outage_after is not None and self.lists >= self.outage_after:
-                return 500, {"message": "500 Internal Server Error"}, {}
-            self.lists += 1
             self.updated_after.append(query.get("updated_after", ""))
-        if self.garbage and what == "issues":
-            return 200, {"message": "not a list"}, {}
         since = datetime.fromisoformat(query["updated_after"])
         if what == "deployments":
             assert query.get("order_by") == "updated_at"  # GitLab refuses updated_after without
@@ -130,36 +123,3 @@ class FakeGitLab:
                 }
             )
         return 200, chunk, extra
-
-
-def _handler(fake: FakeGitLab) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status, data, extra = fake.answer(self.path, self.headers)
-            raw = json.dumps(data).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    return Handler
-
-
-@contextmanager
-def serving(fake: FakeGitLab) -> Iterator[str]:
-    """The fake's base URL while it serves, on a free loopback port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

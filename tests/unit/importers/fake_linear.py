@@ -7,25 +7,23 @@ cursors), issues filtered by team key and `updatedAt >= since`, history newest f
 headers on every answer (`X-RateLimit-Requests-*`, `X-RateLimit-Complexity-*` with resets in epoch
 ms, `X-Complexity`). Faults on demand: the `RATELIMITED` GraphQL error (HTTP 400, as Linear
 answers it) with its reset header, a 429 with `Retry-After`, 401 with `AUTHENTICATION_ERROR` for a
-wrong key, an exhausted complexity budget, a page that is not Linear's, a 500 outage.
+wrong key, an exhausted complexity budget, a page that is not Linear's, a 500 outage (the 429,
+the refusal, the outage and the page are local_api.py's, in Linear's words).
 """
 
 from __future__ import annotations
 
 import base64
-import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from email.message import Message
+from typing import Any, ClassVar
 
 from linear_world import TEAM, Issue, api_history, api_issue
+from local_api import Answer, LocalAPI, Request, login_page, serving
 
-Answer = tuple[int, Any, dict[str, str]]
+__all__ = ["FakeLinear", "serving"]
 
 
 def _cursor(n: int) -> str:
@@ -41,20 +39,26 @@ def error(message: str, code: str) -> dict[str, Any]:
 
 
 @dataclass
-class FakeLinear:
+class FakeLinear(LocalAPI):
     issues: list[Issue]
     key: str = "lin_api_good"
     page_size: int = 5  # the server's cap on `first`
     history_page: int = 3  # the first history page nested in `issues` is cut here
     ratelimited: int = 0  # answer this many next issues queries with RATELIMITED
-    throttle: int = 0  # answer this many next issues queries with 429 Retry-After: 1
     budget_low: int = 0  # say the complexity budget is spent on this many next answers
     auth_status: int = 401  # what a wrong key gets (Linear has answered both 401 and 400)
-    garbage: bool = False
-    outage_after: int | None = None
-    searches: int = 0
     teams_asked: list[str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    THROTTLED: ClassVar[Any] = error("Too many requests", "RATELIMITED")
+    OUTAGE: ClassVar[Any] = {"errors": [{"message": "Internal server error"}]}
+    NOT_THE_API: ClassVar[Answer] = login_page("Log in to Linear")
+
+    def authorized(self, headers: Message) -> bool:
+        return headers.get("Authorization") == self.key
+
+    def refused(self) -> Answer:
+        message = "Authentication required, not authenticated"
+        return self.auth_status, error(message, "AUTHENTICATION_ERROR"), {}
 
     def headers(self) -> dict[str, str]:
         reset = str(int((time.time() + 1) * 1000))
@@ -70,12 +74,11 @@ class FakeLinear:
             "X-Complexity": "1200",
         }
 
-    def answer(self, headers: Any, body: bytes) -> Answer:
-        if headers.get("Authorization") != self.key:
-            message = "Authentication required, not authenticated"
-            return self.auth_status, error(message, "AUTHENTICATION_ERROR"), {}
-        request = json.loads(body)
-        query, variables = request["query"], request.get("variables") or {}
+    def route(self, request: Request) -> Answer:
+        if request.method != "POST" or request.path != "/graphql":
+            return 404, {"error": f"no {request.method} {request.path}"}, {}
+        sent = request.json()
+        query, variables = sent["query"], sent.get("variables") or {}
         with self.lock:
             extra = self.headers()
         if "teams(" in query:
@@ -94,14 +97,9 @@ class FakeLinear:
                 self.ratelimited -= 1
                 reset = {"X-RateLimit-Requests-Remaining": "0"}
                 return 400, error("Rate limit exceeded", "RATELIMITED"), {**extra, **reset}
-            if self.throttle > 0:
-                self.throttle -= 1
-                return 429, error("Too many requests", "RATELIMITED"), {"Retry-After": "1"}
-            if self.outage_after is not None and self.searches >= self.outage_after:
-                return 500, {"errors": [{"message": "Internal server error"}]}, {}
-            self.searches += 1
-        if self.garbage:
-            return 200, "<html><body>Log in to Linear</body></html>", {"Content-Type": "text/html"}
+        fault = self.listing()
+        if fault is not None:
+            return fault
         since = datetime.fromisoformat(variables["since"])
         chosen = sorted(
             (i for i in self.issues if _updated(i) >= since and variables["team"] == TEAM["key"]),
@@ -141,44 +139,3 @@ class FakeLinear:
 
 def _updated(issue: Issue) -> datetime:
     return issue.archived or (issue.changes[-1].at if issue.changes else issue.created)
-
-
-def _handler(fake: FakeLinear) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            status: int
-            data: Any
-            extra: dict[str, str]
-            if self.path != "/graphql":
-                status, data, extra = 404, {"error": f"no {self.path}"}, {}
-            else:
-                status, data, extra = fake.answer(self.headers, body)
-            raw = data.encode() if isinstance(data, str) else json.dumps(data).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", extra.pop("Content-Type", "application/json"))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    return Handler
-
-
-@contextmanager
-def serving(fake: FakeLinear) -> Iterator[str]:
-    """The fake's base URL while it serves, on a free loopback port."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

@@ -4,25 +4,21 @@
 project), `.../work-items/` and `.../work-items/{id}/activities/`, paged as Plane pages: `per_page`
 and a `cursor` of the form `per_page:page:offset`, answers with `results`, `next_cursor`,
 `next_page_results`, `total_results`. `X-RateLimit-Remaining` / `X-RateLimit-Reset` on each answer.
-Faults on demand: 429 with `Retry-After`, 401 for a wrong key, a page that is not Plane's, a 500
-outage.
+Faults on demand (local_api.py's, in Plane's words): 429 with `Retry-After`, 401 for a wrong key,
+a page that is not Plane's, a 500 outage.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlparse
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any, ClassVar
 
+from local_api import Answer, LocalAPI, Request, login_page, serving
 from plane_world import PROJECT, SLUG, WorkItem, api_activities, api_item
 
-Answer = tuple[int, Any, dict[str, str]]
+__all__ = ["FakePlane", "serving"]
 
 
 def page_of(values: list[Any], query: dict[str, list[str]], cap: int) -> dict[str, Any]:
@@ -49,22 +45,22 @@ def page_of(values: list[Any], query: dict[str, list[str]], cap: int) -> dict[st
 
 
 @dataclass
-class FakePlane:
+class FakePlane(LocalAPI):
     items: list[WorkItem]
     key: str = "plane_api_good"
     page_size: int = 5
     activity_page: int = 3
-    throttle: int = 0
-    garbage: bool = False
-    outage_after: int | None = None
-    searches: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self, url: str, headers: Any) -> Answer:
-        if headers.get("X-API-Key") != self.key:
-            return 401, {"detail": "Given API token is not valid"}, {}
-        parsed = urlparse(url)
-        path, query = parsed.path, parse_qs(parsed.query)
+    REFUSED: ClassVar[Any] = {"detail": "Given API token is not valid"}
+    THROTTLED: ClassVar[Any] = {"error": "Rate limit exceeded"}
+    OUTAGE: ClassVar[Any] = {"error": "Internal server error"}
+    NOT_THE_API: ClassVar[Answer] = login_page("Sign in to Plane")
+
+    def authorized(self, headers: Message) -> bool:
+        return headers.get("X-API-Key") == self.key
+
+    def route(self, request: Request) -> Answer:
+        path, query = request.path, request.query
         limit = {"X-RateLimit-Remaining": "59", "X-RateLimit-Reset": str(int(time.time()) + 60)}
         base = f"/api/v1/workspaces/{SLUG}/projects/{PROJECT}/"
         if not path.startswith(base):
@@ -83,46 +79,8 @@ class FakePlane:
         return 404, {"error": "Page not found"}, limit
 
     def _items(self, query: dict[str, list[str]], limit: dict[str, str]) -> Answer:
-        with self.lock:
-            if self.throttle > 0:
-                self.throttle -= 1
-                return 429, {"error": "Rate limit exceeded"}, {"Retry-After": "1"}
-            if self.outage_after is not None and self.searches >= self.outage_after:
-                return 500, {"error": "Internal server error"}, {}
-            self.searches += 1
-        if self.garbage:
-            return 200, "<html><body>Sign in to Plane</body></html>", {"Content-Type": "text/html"}
+        fault = self.listing()
+        if fault is not None:
+            return fault
         ordered = sorted(self.items, key=lambda i: (i.created, i.id))
         return 200, page_of([api_item(i) for i in ordered], query, self.page_size), limit
-
-
-def _handler(fake: FakePlane) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status, data, extra = fake.answer(self.path, self.headers)
-            raw = data.encode() if isinstance(data, str) else json.dumps(data).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", extra.pop("Content-Type", "application/json"))
-            for name, value in extra.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    return Handler
-
-
-@contextmanager
-def serving(fake: FakePlane) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

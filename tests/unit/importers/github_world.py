@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import recorded
+
 REPO = "acme/shop"
 LABELS = ["blocked", "bug", "incident", "ux"]
 PEOPLE = ["ana", "Bo", "cy"]
@@ -290,20 +292,7 @@ def webhooks(history: World) -> list[tuple[dict[str, str], dict[str, Any]]]:
 
 def delivery_lines(deliveries: list[tuple[dict[str, str], dict[str, Any]]]) -> bytes:
     """What the raw topic (and `report`) reads: one delivery record per line."""
-    import orjson
-
-    return b"".join(
-        orjson.dumps(
-            {
-                "source": "github",
-                "headers": headers,
-                "body": orjson.dumps(body).decode(),
-                "delivery_id": headers["x-github-delivery"],
-            }
-        )
-        + b"\n"
-        for headers, body in deliveries
-    )
+    return recorded.delivery_lines("github", "x-github-delivery", deliveries)
 
 
 # --- objects both the webhooks and the API carry ------------------------------------------------

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import recorded
+
 PATH = "acme/shop"
 PROJECT = {
     "id": 4201,
@@ -266,17 +268,5 @@ def webhooks(w: World) -> list[tuple[dict[str, str], dict[str, Any]]]:
 
 
 def delivery_lines(deliveries: list[tuple[dict[str, str], dict[str, Any]]]) -> bytes:
-    import orjson
-
-    return b"".join(
-        orjson.dumps(
-            {
-                "source": "gitlab",
-                "headers": headers,
-                "body": orjson.dumps(body).decode(),
-                "delivery_id": headers["x-gitlab-event-uuid"],
-            }
-        )
-        + b"\n"
-        for headers, body in deliveries
-    )
+    """What the raw topic (and `report`) reads: one delivery record per line."""
+    return recorded.delivery_lines("gitlab", "x-gitlab-event-uuid", deliveries)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import recorded
+
 CATEGORY = {"To Do": "new", "In Progress": "indeterminate", "In Review": "indeterminate"}
 CATEGORY["Done"] = "done"
 STATUSES = list(CATEGORY)
@@ -289,20 +291,7 @@ def webhooks(issues: list[Issue]) -> list[tuple[dict[str, str], dict[str, Any]]]
 
 def delivery_lines(deliveries: list[tuple[dict[str, str], dict[str, Any]]]) -> bytes:
     """What the raw topic (and `report`) reads: one delivery record per line."""
-    import orjson
-
-    return b"".join(
-        orjson.dumps(
-            {
-                "source": "jira",
-                "headers": headers,
-                "body": orjson.dumps(body).decode(),
-                "delivery_id": headers["x-atlassian-webhook-identifier"],
-            }
-        )
-        + b"\n"
-        for headers, body in deliveries
-    )
+    return recorded.delivery_lines("jira", "x-atlassian-webhook-identifier", deliveries)
 
 
 # --- what the REST API answers ------------------------------------------------------------------

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import recorded
+
 TEAM = {"id": "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f", "key": "OPS", "name": "Operations"}
 STATES = [(f"st-{n}", name) for n, name in enumerate(["Todo", "In Progress", "In Review", "Done"])]
 LABELS = [("lb-bug", "Bug"), ("lb-blocked", "blocked"), ("lb-ux", "ux")]
@@ -224,20 +226,7 @@ def webhooks(issues: list[Issue]) -> list[tuple[dict[str, str], dict[str, Any]]]
 
 def delivery_lines(deliveries: list[tuple[dict[str, str], dict[str, Any]]]) -> bytes:
     """What the raw topic (and `report`) reads: one delivery record per line."""
-    import orjson
-
-    return b"".join(
-        orjson.dumps(
-            {
-                "source": "linear",
-                "headers": headers,
-                "body": orjson.dumps(body).decode(),
-                "delivery_id": headers["linear-delivery"],
-            }
-        )
-        + b"\n"
-        for headers, body in deliveries
-    )
+    return recorded.delivery_lines("linear", "linear-delivery", deliveries)
 
 
 # --- what the GraphQL API answers ---------------------------------------------------------------

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import recorded
+
 SLUG = "acme-shop"
 PROJECT = "6a7b8c9d-0e1f-4a2b-9c3d-4e5f6a7b8c9d"
 STATES = ["st-backlog", "st-doing", "st-review", "st-done"]
@@ -199,20 +201,8 @@ def webhooks(items: list[WorkItem]) -> list[tuple[dict[str, str], dict[str, Any]
 
 
 def delivery_lines(deliveries: list[tuple[dict[str, str], dict[str, Any]]]) -> bytes:
-    import orjson
-
-    return b"".join(
-        orjson.dumps(
-            {
-                "source": "plane",
-                "headers": headers,
-                "body": orjson.dumps(body).decode(),
-                "delivery_id": headers["x-plane-delivery"],
-            }
-        )
-        + b"\n"
-        for headers, body in deliveries
-    )
+    """What the raw topic (and `report`) reads: one delivery record per line."""
+    return recorded.delivery_lines("plane", "x-plane-delivery", deliveries)
 
 
 # --- what the REST API answers ------------------------------------------------------------------

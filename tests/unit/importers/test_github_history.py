@@ -23,7 +23,7 @@ from github_world import (
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_github_import import CONFIG
+from import_cases import GITHUB_CONFIG as CONFIG
 
 from flowgauge import report
 from flowgauge.importers.base import ItemHistory

@@ -8,11 +8,8 @@ from pathlib import Path
 
 from fake_gitlab import FakeGitLab, serving
 from gitlab_api import closed_at
-from gitlab_world import PATH, World, delivery_lines, webhooks, world
-from test_gitlab_import import CONFIG, run
-
-from flowgauge.model.loader import parse_config
-from flowgauge.records import read_events
+from gitlab_world import PATH, World, world
+from import_cases import GITLAB
 
 
 def expected(w: World) -> set[tuple[str, str, int]]:
@@ -37,25 +34,19 @@ def expected(w: World) -> set[tuple[str, str, int]]:
 
 
 def test_blocking_issues_are_dependency_blocks(tmp_path: Path) -> None:
-    config_file = tmp_path / "flowgauge.yaml"
-    config_file.write_text(CONFIG)
-    config = parse_config(CONFIG, str(config_file))
     gitlab = FakeGitLab(world(17, items=24, links=True), sub_page=100)
-    live = tmp_path / "webhooks.jsonl"
-    live.write_bytes(delivery_lines(webhooks(gitlab.world)))
+    live = GITLAB.live(gitlab, tmp_path)
     with serving(gitlab) as url:
         out = tmp_path / "import.jsonl"
-        assert run(url, out, tmp_path) == 0
+        assert GITLAB.run(url, out, tmp_path) == 0
         again = tmp_path / "again.jsonl"
-        assert run(url, again, tmp_path) == 0
-    hooks = {e.id for e in read_events([live], config)}
-    imported = read_events([out], config)  # deployments aside: their ids are the delivery's
+        assert GITLAB.run(url, again, tmp_path) == 0
+    hooks = {e.id for e in GITLAB.events(live)}
+    imported = GITLAB.events(out)  # deployments aside: their ids are the delivery's
     extra = [e for e in imported if e.id not in hooks and e.kind != "deployment"]
     assert all(e.reason == "dependency" and e.kind == "issue" for e in extra), [
         e.id for e in extra if e.reason is None
     ]
     got = {(e.item, e.type, int(e.at.timestamp())) for e in extra}
     assert got == expected(gitlab.world) and got  # the world has some
-    assert sorted(e.id for e in read_events([again], config)) == sorted(
-        e.id for e in read_events([out], config)
-    )
+    assert [e.id for e in GITLAB.events(again)] == [e.id for e in GITLAB.events(out)]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass, field
+from email.message import Message
 from typing import Any
 
 import pytest
+from local_api import Answer, LocalAPI, Request, serving
 
 from flowgauge.importers.http import Client, ImportFailed, Policy, server_wait
 
@@ -33,42 +33,26 @@ def test_server_wait(headers: dict[str, str], wait: float | None) -> None:
     assert server_wait(headers, now=NOW) == wait
 
 
-class Script:
+@dataclass
+class Script(LocalAPI):
     """Answers in order: (status, body, headers); the last one repeats."""
 
-    def __init__(self, *answers: tuple[int, Any, dict[str, str]]) -> None:
-        self.answers = list(answers)
-        self.calls = 0
+    answers: list[Answer] = field(default_factory=lambda: [(200, {}, {})])
+    calls: int = 0
 
-    def next(self) -> tuple[int, Any, dict[str, str]]:
+    def authorized(self, headers: Message) -> bool:
+        return True
+
+    def route(self, request: Request) -> Answer:
         self.calls += 1
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
 @pytest.fixture
 def scripted() -> Iterator[tuple[Script, str]]:
-    script = Script((200, {}, {}))
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status, body, headers = script.next()
-            raw = json.dumps(body).encode()
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield script, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    script = Script()
+    with serving(script) as url:
+        yield script, url
 
 
 def fetch(url: str, attempts: int = 4) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from import_cases import JIRA_CONFIG
 from jira_world import CATEGORY, EPICS, api_histories, api_issue, webhooks, world
 
 from flowgauge.importers.jira import bounded_jql
@@ -91,22 +92,6 @@ def test_an_answer_that_is_not_jiras_is_a_payload_error_never_a_crash(
         issue_deliveries(api, histories, CATEGORY)
 
 
-CONFIG = """
-clock: event
-streams:
-  - name: delivery
-    window: 90d
-    commitment: development
-    defect_types: [bug]
-    blocked_labels: [blocked]
-    stages:
-      - {name: backlog,     kind: wait,   states: [To Do]}
-      - {name: development, kind: active, states: [In Progress]}
-      - {name: review,      kind: wait,   states: [In Review]}
-      - {name: done,        kind: done,   states: [Done]}
-"""
-
-
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), data=st.data())
 def test_webhooks_and_an_import_mixed_in_any_order_any_number_of_times_give_the_same_metrics(
@@ -118,7 +103,7 @@ def test_webhooks_and_an_import_mixed_in_any_order_any_number_of_times_give_the_
     from flowgauge.exposition import render
     from flowgauge.model.loader import parse_config
 
-    config = parse_config(CONFIG, "test")
+    config = parse_config(JIRA_CONFIG, "test")
     issues = world(seed, issues=8)
     live = events_of(webhooks(issues))
     imported = [
