@@ -205,6 +205,8 @@ def _item_fields(
     path = need_text(dig(payload, "project", "path_with_namespace"), "project.path_with_namespace")
     iid = need_text(attrs.get("iid"), "object_attributes.iid")
     labels = names(payload.get("labels"), "title") or names(attrs.get("labels"), "title")
+    if labels is not None:  # sorted: hooks and the API list an item's labels in other orders
+        labels = tuple(sorted(labels))
     work_type = opt_text(attrs.get("type")) or opt_text(attrs.get("issue_type"))
     return {
         "item": f"gitlab:{path}{sep}{iid}",

@@ -111,13 +111,8 @@ def _as_is(event: FlowEvent) -> FlowEvent | None:
 
 
 def _gitlab_view(event: FlowEvent) -> FlowEvent | None:
-    """GitLab's deployments aside (their ids are the delivery's), and labels as a set: the
-    import lists an item's labels in another order than its hooks did (the metrics read them as
-    a set)."""
-    if event.kind == "deployment":
-        return None
-    labels = None if event.labels is None else tuple(sorted(event.labels))
-    return event.model_copy(update={"labels": labels})
+    """GitLab's deployments aside (their ids are the delivery's)."""
+    return None if event.kind == "deployment" else event
 
 
 @dataclass(frozen=True)
