@@ -46,7 +46,7 @@ def _grouped_rows(k: dict[str, Any], t: dict[str, Any]) -> list[Row]:
     """Item-grouped records (an import, a replay): one run per broker, events/s against the
     ceiling of the same records (absent from results older than the row)."""
     gk, gt = k.get("grouped"), t.get("grouped")
-    if gk is None or gt is None:
+    if gk is None or gt is None or "pipeline_per_s" not in gk or "pipeline_per_s" not in gt:
         return []
 
     def ratio(run: dict[str, Any]) -> float:
@@ -69,7 +69,7 @@ def _grouped_rows(k: dict[str, Any], t: dict[str, Any]) -> list[Row]:
 def _import_rows(k: dict[str, Any]) -> list[Row]:
     """`flowgauge import` into a running worker (bench/importing.py), Apache Kafka only."""
     run = k.get("import")
-    if run is None:
+    if run is None or "import_per_s" not in run:  # absent, or the worker never became ready
         return []
     return [
         (
