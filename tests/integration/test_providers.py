@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 from scenario import post
-from stackkit import Broker, Stack, http_get, missing, wait_until
+from stackkit import Broker, Stack, corpus_absent, http_get, wait_until
 
 from flowgauge.report import samples
 from flowgauge.signing import hmac_hex, sha256_signature
@@ -752,7 +752,7 @@ def layer_files(layer: str, provider: str) -> list[str]:
     README: the corpus is an acceptance layer, skipped (saying so) when not beside the repository.
     """
     if layer == "corpus" and not CORPUS.is_dir():
-        missing(f"shared webhook corpus not found at {CORPUS} (acceptance layer)")
+        corpus_absent(f"shared webhook corpus not found at {CORPUS} (acceptance layer)")
     folder = LAYERS[layer] / provider
     found = folder.glob("*.json") if layer == "fixtures" else folder.iterdir()
     return sorted(x.name for x in found if x.name != "README.md")
