@@ -9,10 +9,11 @@ from __future__ import annotations
 import http.client
 import random
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
-from compare import gauges, record, report_text, sample_value
+from compare import Sample, gauges, record, report_text, sample_value
 from scenario import (
     EVENT_CLOCK_CONFIG,
     TEAMS_CONFIG,
@@ -186,6 +187,18 @@ def test_forecasts_live_equal_the_batch_report(stack: Stack, tmp_path: Path) -> 
     targets = {dict(labels).get("target") for name, labels, _ in expected}
     assert {"wip", "bugs"} <= targets
 
+    _deliver_until_shown(stack, delivered, len(events), FORECAST_FAMILIES, expected)
+
+
+def _deliver_until_shown(
+    stack: Stack,
+    delivered: list[dict[str, Any]],
+    applied: int,
+    families: set[str],
+    expected: list[Sample],
+) -> None:
+    """Start ingester and worker, post the events 50 a request, wait until all are applied and
+    the stream stage shows `expected` for `families`."""
     stack.start_ingester()
     stack.start_worker()
     for start in range(0, len(delivered), 50):
@@ -194,11 +207,11 @@ def test_forecasts_live_equal_the_batch_report(stack: Stack, tmp_path: Path) -> 
 
     def caught_up() -> bool:
         text = stack.metrics()
-        return sample_value(text, "flowgauge_events_total", outcome="applied") == len(events)
+        return sample_value(text, "flowgauge_events_total", outcome="applied") == applied
 
-    wait_until(caught_up, 120, interval=0.5, what=f"{len(events)} events applied")
+    wait_until(caught_up, 120, interval=0.5, what=f"{applied} events applied")
     wait_until(
-        lambda: gauges(stack.metrics(), FORECAST_FAMILIES) == expected,
+        lambda: gauges(stack.metrics(), families) == expected,
         30,
         0.5,
         what="the stream stage caught up",
@@ -231,22 +244,6 @@ def test_handoffs_reasons_and_distribution_live_equal_the_batch_report(
     names = {name for name, _, _ in expected}
     assert names == BREAKDOWN_FAMILIES, f"missing from the report: {BREAKDOWN_FAMILIES - names}"
 
-    stack.start_ingester()
-    stack.start_worker()
-    for start in range(0, len(delivered), 50):
-        status, body = post_generic(stack.ingest_url, stack.secret, delivered[start : start + 50])
-        assert status == 202, body
-
-    def caught_up() -> bool:
-        text = stack.metrics()
-        return sample_value(text, "flowgauge_events_total", outcome="applied") == len(events)
-
-    wait_until(caught_up, 120, interval=0.5, what=f"{len(events)} events applied")
-    wait_until(
-        lambda: gauges(stack.metrics(), BREAKDOWN_FAMILIES) == expected,
-        30,
-        0.5,
-        what="the stream stage caught up",
-    )
+    _deliver_until_shown(stack, delivered, len(events), BREAKDOWN_FAMILIES, expected)
     # and every other flow family of the same history too (the new fields change none of them)
     assert gauges(stack.metrics()) == gauges(report_text(config, recorded))
