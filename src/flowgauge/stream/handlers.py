@@ -21,7 +21,7 @@ from flowgauge.keys import ITEM_PREFIX, facts_key, partition_for, partition_key
 from flowgauge.model import FlowEvent
 from flowgauge.model.deadletter import DeadLetter
 from flowgauge.model.delivery import Delivery
-from flowgauge.stream.facts import dora_fact, item_fact, sent_key
+from flowgauge.stream.facts import dora_fact, item_fact, packs, sent_key
 from flowgauge.stream.pipeline import encode_event, normalize_delivery
 from flowgauge.stream.state import WorkerState
 
@@ -66,14 +66,14 @@ class Handlers:
             unmarked.discard(partition)
 
     async def flush(self) -> None:
-        """Send the queued facts, each to its stream's partition."""
+        """Send the queued facts in packs (`facts.packs`), each to its stream's partition."""
         outbox, self.outbox = self.outbox, {}
         homes = self._facts_partitions  # one per stream (and DORA): murmur2 once each
-        for key, value in outbox.values():
+        for key, pack in packs(outbox.values()):
             home = homes.get(key)
             if home is None:
                 home = homes[key] = partition_for(key, self.partitions)
-            await self.facts_topic.send(key=key, value=value, partition=home)
+            await self.facts_topic.send(key=key, value=pack, partition=home)
 
     async def normalize(self, partition: int, value: bytes) -> None:
         """A delivery record's events: applied here when their state lives on this partition

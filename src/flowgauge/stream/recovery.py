@@ -25,7 +25,7 @@ from flowgauge.engine.processor import last_micros
 from flowgauge.engine.stored import Cached
 from flowgauge.engine.timeline import Timeline
 from flowgauge.keys import ITEM_PREFIX, facts_key, partition_for
-from flowgauge.stream.facts import SENT_PREFIX, dora_fact, item_fact, sent_key
+from flowgauge.stream.facts import SENT_PREFIX, dora_fact, item_fact, packs, sent_key
 from flowgauge.stream.gaps import GapKeeper
 from flowgauge.stream.state import WorkerState
 
@@ -168,8 +168,8 @@ async def rebuild(
     gaps.load(done.records, ("raw", "events"))
     state.saw(done.watermark)
     state.watermark_sent = None  # send it again: the stream stage may be new
-    for key, value in resent_facts(state, done.resend):
-        await send(key, value)
+    for key, pack in packs(resent_facts(state, done.resend)):
+        await send(key, pack)
     state.unmarked = unmarked
     log.info(
         "timelines rebuilt: %d timelines, %d facts sent again", done.timelines, len(done.resend)

@@ -19,7 +19,13 @@ from flowgauge.engine.processor import Processor
 from flowgauge.engine.timeline import Timeline
 from flowgauge.keys import DORA_FACTS_KEY, ITEM_PREFIX, partition_for, stream_facts_key
 from flowgauge.model import FlowConfig
-from flowgauge.stream.facts import WATERMARK_PREFIX, Fact, supersedes, watermark_key
+from flowgauge.stream.facts import (
+    WATERMARK_PREFIX,
+    Fact,
+    supersedes,
+    unpacked,
+    watermark_key,
+)
 from flowgauge.stream.gaps import GapKeeper
 from flowgauge.stream.recovery import StoredTable, stored_items, without_cyclic_gc
 from flowgauge.stream.state import WorkerState
@@ -73,14 +79,15 @@ class StreamStage:
     table: Table
 
     def apply(self, partition: int, value: bytes) -> None:
-        """One facts record of `partition` (raises ValueError for a record that is no fact)."""
+        """One facts record of `partition` (raises ValueError for a fact that is no fact)."""
         for _, reason in self.apply_batch(partition, (value,)):
             raise ValueError(reason)
 
     def apply_batch(self, partition: int, values: Iterable[bytes]) -> list[tuple[bytes, str]]:
-        """Records of one partition, in order: per key only the newest is compared with the
-        stored fact, written and applied (one table write per key per batch). Returns the
-        records that are no fact, with the reason (for the dead-letter topic)."""
+        """Records (packs of facts, `facts.unpacked`) of one partition, in order: per key only
+        the newest is compared with the stored fact, written and applied (one table write per
+        key per batch). Returns the facts that are no fact, with the reason (for the
+        dead-letter topic)."""
         processor, counts = self.state.processor, self.state.metrics.facts
         prints: dict[str, str | None] = {}  # per key's stream (or DORA): its fingerprint
 
@@ -93,7 +100,7 @@ class StreamStage:
         bad: list[tuple[bytes, str]] = []
         newest: dict[bytes, tuple[Fact, bytes]] = {}
         superseded = 0
-        for value in values:
+        for value in (fact for record in values for fact in unpacked(record)):
             try:
                 fact = Fact.from_bytes(value)
             except ValueError as exc:

@@ -26,6 +26,7 @@ from flowgauge.keys import partition_for
 from flowgauge.settings import Settings
 from flowgauge.stream.alerts import install_alerts
 from flowgauge.stream.batches import drained
+from flowgauge.stream.changelog import Writes
 from flowgauge.stream.facts import watermark_fact
 from flowgauge.stream.gaps import GapKeeper
 from flowgauge.stream.handlers import Handlers, Sender
@@ -119,10 +120,14 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
     }
     table = app.Table(TIMELINES_TABLE, on_recover=on_recover_timelines, **table_kw)
     facts_table = app.Table(FACTS_TABLE, on_recover=on_recover_streams, **table_kw)
-    handlers = Handlers(state, table, events_topic, dead_topic, facts_topic, settings.partitions)
-    stage = StreamStage(state, facts_table)
+    # each batch's table writes go to the store and the changelog in one go (stream/changelog.py);
+    # under exactly-once through the tables, inside the partition's transaction
+    producer = app.producer if settings.processing_guarantee != "exactly_once" else None
+    writes, facts_writes = Writes(table, producer), Writes(facts_table, producer)
+    handlers = Handlers(state, writes, events_topic, dead_topic, facts_topic, settings.partitions)
+    stage = StreamStage(state, facts_writes)
 
-    agents = Agents(handlers, stage, gaps, table, facts_table)
+    agents = Agents(handlers, stage, gaps, table, facts_table, writes, facts_writes)
     agents.install(app, raw_topic, events_topic, facts_topic)
     install_hide_revoked(app, state, topics.facts)
     install_watermarks(app, state, facts_topic, settings.partitions)
@@ -142,6 +147,8 @@ class Agents:
     gaps: GapKeeper
     table: Any  # the timelines table (faust.Table, untyped)
     facts_table: Any  # the stream stage's facts table
+    writes: Writes  # the handlers' writes to `table`, committed after each batch's group
+    facts_writes: Writes  # the stream stage's writes to `facts_table`
 
     def install(self, app: faust.App, raw_topic: Any, events_topic: Any, facts_topic: Any) -> None:
         handlers, stage, gaps, table, facts_table = (
@@ -151,12 +158,14 @@ class Agents:
             self.table,
             self.facts_table,
         )
+        writes, facts_writes = self.writes, self.facts_writes
 
         @app.agent(raw_topic, name="normalize")
         async def normalize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
             async for partition, records in gaps.tracked_batches(batched(stream), "raw", table):
                 handlers.mark(partition)
                 await handlers.normalize_batch(partition, [value for _, value in records])
+                await writes.commit()
                 yield None
 
         @app.agent(events_topic, name="timelines")
@@ -164,6 +173,7 @@ class Agents:
             async for partition, records in gaps.tracked_batches(batched(stream), "events", table):
                 handlers.mark(partition)
                 await handlers.apply_records(records)
+                await writes.commit()
                 yield None
 
         @app.agent(facts_topic, name="streams")
@@ -171,6 +181,7 @@ class Agents:
             batches = gaps.tracked_batches(batched(stream), "facts", facts_table)
             async for partition, records in batches:
                 bad = stage.apply_batch(partition, [value for _, value in records])
+                await facts_writes.commit()
                 for value, reason in bad:
                     await handlers.dead(value, reason, "facts")
                 yield None

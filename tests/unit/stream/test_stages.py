@@ -27,7 +27,16 @@ from flowgauge.model import FlowEvent
 from flowgauge.model.loader import parse_config
 from flowgauge.sources import generic
 from flowgauge.stream.batches import by_partition, standing_on
-from flowgauge.stream.facts import Fact, dora_fact, item_fact, supersedes, watermark_fact
+from flowgauge.stream.facts import (
+    SEPARATOR,
+    Fact,
+    dora_fact,
+    item_fact,
+    packs,
+    supersedes,
+    unpacked,
+    watermark_fact,
+)
 from flowgauge.stream.handlers import Handlers
 from flowgauge.stream.offsets import OffsetSet, table_key
 from flowgauge.stream.stage import StreamStage, hide, restore_streams
@@ -287,3 +296,37 @@ def test_a_rebuild_sets_the_facts_offset_records_aside() -> None:
     done = restore_streams(CONFIG, items, [0], 1)
     assert done.records == [record] and not done.refused
     assert done.processor.snapshot(0) == state.processor.snapshot(0)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([b"a", b"b", b"c"]), st.binary(min_size=1, max_size=40)),
+        max_size=60,
+    ),
+    st.integers(min_value=1, max_value=200),
+)
+def test_packs_keep_each_keys_facts_in_order_within_the_bound(
+    facts: list[tuple[bytes, bytes]], most: int
+) -> None:
+    facts = [(key, fact.replace(b"\n", b" ")) for key, fact in facts]  # compact JSON has none
+    records = list(packs(facts, most))
+    for key in {key for key, _ in facts}:
+        sent = [fact for k, pack in records if k == key for fact in unpacked(pack)]
+        assert sent == [fact for k, fact in facts if k == key]
+    for _, pack in records:
+        assert len(pack) <= most or SEPARATOR not in pack  # over the bound only alone
+
+
+def test_a_pack_of_facts_gives_what_its_facts_give_one_by_one_and_refuses_its_bad_one() -> None:
+    facts, _ = timelines_stage(history(random.Random(5), 6, 2))
+    state, stage = worker(1, [0])
+    records = [pack for _, pack in packs([*facts, (facts[0][0], b"nonsense")], 2_000)]
+    assert len(records) < len(facts)  # packed
+    bad = stage.apply_batch(0, records)
+    assert [value for value, _ in bad] == [b"nonsense"]
+    one_state, one_stage = worker(1, [0])
+    for _, value in facts:
+        one_stage.apply(0, value)
+    assert state.processor.snapshot(0) == one_state.processor.snapshot(0)
+    assert stage.table == one_stage.table  # each fact stored alone, as it came
