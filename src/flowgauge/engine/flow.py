@@ -120,6 +120,8 @@ class FlowState:
     def _set_unmapped(self, stream: str, item: str, names: tuple[str, ...]) -> None:
         by_item = self._unmapped_by_item[stream]
         old = by_item.pop(item, ())
+        if not old and not names:  # most items, and every item of a rebuild: nothing to count
+            return
         if names:
             by_item[item] = names
         self._unmapped[stream] += len(names) - len(old)

@@ -25,6 +25,7 @@ written before packs read the same.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,15 +39,24 @@ from flowgauge.engine.timeline import Timeline
 WATERMARK_PREFIX = b"\x00w|"
 
 
-#: Timelines-table key of a partition whose every key's fact was sent to the facts topic once
-#: (since the facts topic exists): `\x00f|<partition>`. A rebuild sends the facts of a held
-#: partition without it (a store written before the facts topic existed), and the agents write
-#: it at the partition's next message (`Handlers.mark`).
+#: Timelines-table key of a partition whose every key's fact was sent to the facts topic, as
+#: derived under the config its value names (`sent_marker`): `\x00f|<partition>`. A rebuild sends
+#: the facts of a held partition without it (a store written before the facts topic existed),
+#: re-derives those of a partition marked under another config, and reads nothing of a partition
+#: marked under this one (`recovery.rebuild`); the agents write it at the partition's next
+#: message (`Handlers.mark`).
 SENT_PREFIX = b"\x00f|"
 
 
 def sent_key(partition: int) -> bytes:
     return SENT_PREFIX + str(partition).encode()
+
+
+def sent_marker(fingerprints: Iterable[tuple[str, str]]) -> bytes:
+    """The marker's value: a digest of every stream's facts fingerprint (engine/stored.py), so
+    a marker written under another stage mapping, commitment or flowgauge version differs."""
+    canonical = orjson.dumps(sorted(fingerprints))
+    return b"c" + hashlib.blake2b(canonical, digest_size=8).hexdigest().encode()
 
 
 def item_fact(key: str, events: int, entry: Cached) -> bytes:

@@ -60,6 +60,9 @@ class Stream(Protocol):
     def events(self) -> AsyncIterator[Event]: ...
 
 
+_RECORD_PREFIX = TABLE_PREFIX.encode()
+
+
 @dataclass
 class GapKeeper:
     """Offsets absorbed per (role, partition); roles are `raw` and `events`."""
@@ -180,5 +183,7 @@ class GapKeeper:
 
     @staticmethod
     def is_record_key(key: bytes | str) -> bool:
-        text = key.decode() if isinstance(key, bytes) else key
-        return text.startswith(TABLE_PREFIX)
+        """Whether a table key is an offset record (asked of every key a rebuild reads)."""
+        if isinstance(key, bytes):
+            return key.startswith(_RECORD_PREFIX)
+        return key.startswith(TABLE_PREFIX)

@@ -62,7 +62,7 @@ class Handlers:
         inside the agent, so it goes to that partition's changelog."""
         unmarked = self.state.unmarked
         if partition in unmarked:
-            self.table[sent_key(partition)] = b"1"
+            self.table[sent_key(partition)] = self.state.marker
             unmarked.discard(partition)
 
     async def flush(self) -> None:

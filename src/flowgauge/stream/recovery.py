@@ -104,11 +104,15 @@ class Restored:
 
 
 def restore(
-    state: WorkerState, items: Iterable[tuple[bytes, bytes]], unsent: Callable[[str], bool]
+    state: WorkerState,
+    items: Iterable[tuple[bytes, bytes]],
+    unsent: Callable[[str], bool],
+    current: Callable[[str], bool] = lambda _: False,
 ) -> Restored:
     """One pass over the timelines table: the watermark, offset records set aside, and the facts
     to send again: of keys whose stored facts another config derived (stale), and of every key
-    `unsent` names (its partition's facts never went out)."""
+    `unsent` names (its partition's facts never went out). A key `current` names (its partition
+    marked as sent under this config) is counted, not read: its facts are the stream stage's."""
     done = Restored()
     deriver = state.deriver
     for key, value in items:
@@ -118,6 +122,9 @@ def restore(
         if key.startswith(SENT_PREFIX):
             continue
         text = key.decode()
+        if current(text):
+            done.timelines += 1
+            continue
         if not deriver.accepts(text):  # i|<stream>|<item> of a stream the config no longer has
             done.left_out[text.partition("|")[2].partition("|")[0]] += 1
             continue
@@ -157,20 +164,32 @@ async def rebuild(
     state: WorkerState, table: StoredTable, gaps: GapKeeper, held: Collection[int], send: Send
 ) -> None:
     """The timelines table's `on_recover`: the watermark back, and the facts the stream stage
-    may lack sent again (stale ones, and those of partitions never marked sent)."""
+    may lack sent again (stale ones, and those of partitions never marked sent).
+
+    A partition marked as sent under this very config (`facts.sent_marker`: the usual restart)
+    is not read at all: its stored facts are the stream stage's already, and decoding 1,000,000
+    timelines to find that out was a third of a recovery (docs/performance.md). The timelines'
+    watermark then comes back with the next event; the stream stage keeps the one it stored."""
     partitions = state.partitions
-    unmarked = {p for p in held if table.get(sent_key(p)) is None}
+    marks = {p: table.get(sent_key(p)) for p in held}
+    unmarked = {p for p, mark in marks.items() if mark is None}
+    current = {p for p, mark in marks.items() if mark == state.marker}
 
     def unsent(key: str) -> bool:
         return bool(unmarked) and home_partition(key, partitions) in unmarked
 
-    done = restore(state, stored_items(table), unsent)
+    everything = bool(current) and current == set(marks)  # the usual restart: no hashing
+
+    def read_none(key: str) -> bool:
+        return everything or (bool(current) and home_partition(key, partitions) in current)
+
+    done = restore(state, stored_items(table), unsent, read_none)
     gaps.load(done.records, ("raw", "events"))
-    state.saw(done.watermark)
+    state.saw(done.watermark)  # of the partitions read: the stream stage keeps the others'
     state.watermark_sent = None  # send it again: the stream stage may be new
     for key, pack in packs(resent_facts(state, done.resend)):
         await send(key, pack)
-    state.unmarked = unmarked
+    state.unmarked = set(marks) - current  # marked (again) at their next message
     log.info(
         "timelines rebuilt: %d timelines, %d facts sent again", done.timelines, len(done.resend)
     )

@@ -19,6 +19,7 @@ from flowgauge.engine.processor import Processor
 from flowgauge.engine.snapshot import Snapshot
 from flowgauge.exposition import SnapshotCollector, WorkerMetrics
 from flowgauge.model import FlowConfig
+from flowgauge.stream.facts import sent_marker
 
 if TYPE_CHECKING:
     from flowgauge.stream.gaps import GapKeeper
@@ -49,8 +50,9 @@ class WorkerState:
     watermark_sent: int | None = None
     partitions: int = 1
     #: held timelines partitions whose facts a rebuild sent again and whose marker the agents
-    #: write at their next message (`recovery.sent_key`)
+    #: write at their next message (`facts.sent_key`), with this value (`facts.sent_marker`)
     unmarked: set[int] = field(default_factory=set)
+    marker: bytes = field(init=False)
     #: the snapshot a scrape took on the event loop, rendered off it (`worker.metrics_app`)
     pinned: Snapshot | None = None
 
@@ -58,6 +60,8 @@ class WorkerState:
         self.processor = Processor(self.config)
         self.processor.expose((), dora=False)  # nothing until the first rebuild says what
         self.deriver = Processor(self.config)
+        flow = self.deriver.flow
+        self.marker = sent_marker((s.name, flow.fingerprint(s.name)) for s in self.config.streams)
         self.metrics = WorkerMetrics.create(self.registry)
         self.registry.register(SnapshotCollector(self._snapshot))
 
