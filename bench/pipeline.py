@@ -26,6 +26,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import TopicPartition
+from prometheus_client import CollectorRegistry
 
 from bench.common import (
     RESULTS,
@@ -51,6 +52,7 @@ from flowgauge.keys import partition_for, stream_facts_key
 from flowgauge.model import FlowEvent, to_micros
 from flowgauge.model.loader import load_config
 from flowgauge.stream.facts import item_fact, sent_key
+from flowgauge.stream.state import WorkerState
 
 PARTITIONS = 4  # the worker's default (Settings.partitions)
 PROBE_TIMEOUT = 15.0  # seconds a freshness probe waits for the gauge
@@ -211,8 +213,9 @@ async def _prefill_changelog(bootstrap: str, prefix: str, items: int) -> None:
 
     The same keys and values the agents write, on the partitions they write them to: the
     timelines (`Timeline.to_bytes` with the derived facts, engine/stored.py) and each partition's
-    "facts sent" marker, and the stream stage's facts (stream/facts.py) on the stream's facts
-    partition, so both recovered tables are the ones the pipeline would build.
+    "facts sent" marker (under the worker's config, `facts.sent_marker`), and the stream stage's
+    facts (stream/facts.py) on the stream's facts partition, so both recovered tables are the
+    ones the pipeline would build.
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -229,7 +232,8 @@ async def _prefill_changelog(bootstrap: str, prefix: str, items: int) -> None:
     stream = load_config(None).stream("delivery")
     plan = StreamPlan.of(stream)
     print_ = fingerprint(stream.name, plan)
-    records = [(sent_key(p), b"1", p) for p in range(PARTITIONS)]
+    marker = WorkerState(load_config(None), CollectorRegistry()).marker  # as the agents write it
+    records = [(sent_key(p), marker, p) for p in range(PARTITIONS)]
     facts: list[tuple[bytes, bytes, int]] = []
     facts_home = partition_for(stream_facts_key("delivery"), PARTITIONS)
     for item in range(items):

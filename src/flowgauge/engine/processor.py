@@ -76,9 +76,14 @@ class Processor:
         stream, _, item = key[len(ITEM_PREFIX) :].partition("|")
         if entry[0] != self.flow.fingerprint(stream):
             return False
+        self.put_current(stream, item, entry)
+        return True
+
+    def put_current(self, stream: str, item: str, entry: Cached) -> None:
+        """`put_entry` of an entry the caller checked is of this config's `stream` (a rebuild
+        checks each stream's fingerprint once, not its 1,000,000 items')."""
         self.flow.apply_facts(stream, item, None if entry[2] is None else facts_from_json(entry[2]))
         self._saw(entry[1])
-        return True
 
     def see(self, micros: int) -> None:
         """An event time seen elsewhere (another worker's timelines): `now` of `clock: event`."""

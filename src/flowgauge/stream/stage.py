@@ -160,6 +160,11 @@ def restore_streams(
             scope = fact.key[: fact.key.find("|", 2)]
             if scope not in prints:
                 prints[scope] = fingerprint_of(processor, fact.key)
+            if fact.entry is not None and fact.entry[0] == prints[scope]:  # the usual fact
+                stream, _, item = fact.key[len(ITEM_PREFIX) :].partition("|")
+                processor.put_current(stream, item, fact.entry)
+                done.facts += 1
+                continue
             stale = fact.entry is not None and fact.entry[0] != prints[scope]
             if stale and not key.startswith(WATERMARK_PREFIX):
                 done.refused["stale"] += 1  # the timelines stage re-derives and re-sends
