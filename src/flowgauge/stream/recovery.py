@@ -79,6 +79,28 @@ def stored_items(table: StoredTable) -> Iterable[tuple[bytes, bytes]]:
     return table.items()
 
 
+#: The first byte of the keys of the table's own records (offset records, "facts sent" markers):
+#: they sort before every state key (`i|...`, `d|...`) and Faust's offset key.
+OWN_RECORD = b"\x00"
+
+
+def own_records(table: StoredTable) -> Iterable[tuple[bytes, bytes]]:
+    """The table's own records only: a RocksDB store reads each active partition's database up
+    to its first state key (keys are sorted), not its 1,000,000 timelines."""
+    store = table.data
+    if not isinstance(store, SerializedStore):
+        return ((key, value) for key, value in table.items() if key.startswith(OWN_RECORD))
+
+    def leading() -> Iterator[tuple[bytes, bytes]]:
+        for db in store._dbs_for_actives():  # type: ignore[attr-defined]
+            for key, value in store._visible_items(db):  # type: ignore[attr-defined]
+                if not key.startswith(OWN_RECORD):
+                    break
+                yield key, value
+
+    return leading()
+
+
 def home_partition(key: str, partitions: int) -> int:
     """The timelines partition of a state key (`keys.partition_key` of its events)."""
     kind, _, rest = key.partition("|")
@@ -183,16 +205,20 @@ async def rebuild(
     def read_none(key: str) -> bool:
         return everything or (bool(current) and home_partition(key, partitions) in current)
 
-    done = restore(state, stored_items(table), unsent, read_none)
+    items = own_records(table) if everything else stored_items(table)
+    done = restore(state, items, unsent, read_none)
     gaps.load(done.records, ("raw", "events"))
     state.saw(done.watermark)  # of the partitions read: the stream stage keeps the others'
     state.watermark_sent = None  # send it again: the stream stage may be new
     for key, pack in packs(resent_facts(state, done.resend)):
         await send(key, pack)
     state.unmarked = set(marks) - current  # marked (again) at their next message
-    log.info(
-        "timelines rebuilt: %d timelines, %d facts sent again", done.timelines, len(done.resend)
-    )
+    if everything:
+        log.info("timelines rebuilt: every partition's facts current, no timeline read")
+    else:
+        log.info(
+            "timelines rebuilt: %d timelines, %d facts sent again", done.timelines, len(done.resend)
+        )
     if done.left_out:
         log.warning(
             "%d stored items of streams not in the config left out of every metric: %s "

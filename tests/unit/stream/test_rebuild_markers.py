@@ -21,7 +21,7 @@ from flowgauge.stream.facts import Fact, sent_key, unpacked
 from flowgauge.stream.gaps import GapKeeper
 from flowgauge.stream.handlers import Handlers
 from flowgauge.stream.offsets import OffsetSet, table_key
-from flowgauge.stream.recovery import home_partition, rebuild
+from flowgauge.stream.recovery import OWN_RECORD, home_partition, own_records, rebuild
 from flowgauge.stream.state import WorkerState
 
 STREAMS = """
@@ -124,3 +124,14 @@ def test_a_partition_never_marked_sends_all_its_facts_and_only_its() -> None:
     keys = {fact.key for fact in sent}
     assert keys and all(home_partition(key, PARTITIONS) == 1 for key in keys)
     assert table.reads == len(keys) < 12  # only the unmarked partition is read
+
+
+def test_the_tables_own_records_sort_before_every_state_key() -> None:
+    """`own_records` stops a RocksDB partition at its first state key: every record of the
+    table's own (offset records, markers) must sort before every state key and Faust's offset
+    key."""
+    own = [table_key("events", 3), table_key("raw", 0), sent_key(2)]
+    others = [b"i|ops|generic:I0", b"d|api|D0", b"__faust\x00offset__"]
+    assert max(own) < min(others) and all(key.startswith(OWN_RECORD) for key in own)
+    table = written()
+    assert dict(own_records(table)) == {k: v for k, v in table.items() if k.startswith(b"\x00")}
