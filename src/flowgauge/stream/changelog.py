@@ -12,8 +12,8 @@ before the table writes of its records are on the broker. After the last record 
 acknowledged, a RocksDB store keeps its changelog offset (`set_persisted_offset`), as Faust's own
 `_on_changelog_sent` does, so a restart reads the changelog only from there.
 
-Under exactly-once (`processing_guarantee`), and for any table without a changelog here, the
-table's own `__setitem__` is used: those records must be in the partition's transaction.
+Under exactly-once (`processing_guarantee`) the table's own `__setitem__` is used: those records
+must be in the partition's transaction.
 The partition is the current event's, as in Faust (`batches.standing_on` sets it per group).
 """
 
