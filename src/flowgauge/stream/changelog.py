@@ -87,9 +87,10 @@ class Writes:
                 self.table[key] = value
             return
         store, topic = self.table.data, self.table.changelog_topic.get_topic_name()
+        for key, value in pending.items():  # all stored before the first await: the other
+            store[key] = value  # agent on this partition reads these keys from the store now
         acked: asyncio.Future[Any] | None = None
         for key, value in pending.items():
-            store[key] = value
             sent = await self.producer.send(topic, key, value, partition, None, None)
             acked = cast("asyncio.Future[Any]", sent)  # aiokafka's future of the record
         assert acked is not None

@@ -162,3 +162,39 @@ def test_agents_sharing_a_table_commit_only_their_own_partitions_values() -> Non
 def on(partition: int) -> Any:
     """Stand on an event of `partition`, as an agent's batch group does."""
     return standing_on(cast(list[EventT[Any]], [Event(partition)]))
+
+
+class SlowProducer(Producer):
+    """A producer whose send waits a loop turn, as aiokafka's may (metadata, a full buffer)."""
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+    ) -> asyncio.Future[Any]:
+        await asyncio.sleep(0)
+        return await super().send(topic, key, value, partition, timestamp, headers)
+
+
+def test_a_commit_stores_every_value_before_it_waits_on_the_producer() -> None:
+    """While one agent's commit waits on a send, the other agent on the partition reads the
+    keys that commit holds: from the store, so each must be there already (a commit that
+    stored each key just before its send let the other agent read a stale timeline and drop
+    events: found by a CI run's end-to-end test)."""
+    table = Table()
+    writes = Writes(table, SlowProducer())
+
+    async def go() -> None:
+        with on(1):
+            writes[b"a"], writes[b"b"] = b"A1", b"B1"
+            committing = asyncio.ensure_future(writes.commit())
+            await asyncio.sleep(0)  # the commit is waiting on its first send
+            assert not committing.done()
+            assert (writes.get(b"a"), writes.get(b"b")) == (b"A1", b"B1")
+            await committing
+
+    asyncio.run(go())
