@@ -24,14 +24,6 @@ def missing(reason: str) -> NoReturn:
     pytest.fail(f"{reason} (the project's install steps should provide it)")
 
 
-def corpus_absent(reason: str) -> NoReturn:
-    """The shared webhook corpus beside the repository: present in CI (a failure there if not),
-    absent on a user's clone by design (the brief: the suite must not need it), so a skip there."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI must have it)")
-    pytest.skip(reason)
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
