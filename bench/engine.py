@@ -31,8 +31,10 @@ from flowgauge.exposition import render
 from flowgauge.model import FlowConfig, FlowEvent
 from flowgauge.model.delivery import Delivery
 from flowgauge.model.loader import load_config, parse_config
+from flowgauge.stream.facts import item_fact
 from flowgauge.stream.pipeline import encode_event, normalize_delivery
 from flowgauge.stream.recovery import without_cyclic_gc
+from flowgauge.stream.stage import restore_streams
 
 
 def _normalize(raw: bytes, config: FlowConfig) -> list[tuple[bytes, bytes]]:
@@ -226,18 +228,53 @@ def rebuild_run(n: int) -> dict[str, Any]:
     return out
 
 
+def stream_rebuild_run(n: int, runs: int = 3) -> dict[str, Any]:
+    """The stream stage's rebuild after every recovery (`stage.restore_streams`): `n` item facts,
+    as the timelines stage sends and the facts table stores them, into a new processor; the best
+    of `runs`, in process (the worker adds its RocksDB iteration and the group join)."""
+    config = load_config(None)
+    writer = Processor(config)
+    facts = []
+    for item in range(n):
+        events = [
+            FlowEvent.model_validate(
+                {**item_event("sf", item, step, stream="delivery"), "source": "generic"}
+            )
+            for step in range(3)
+        ]
+        key, timeline = f"i|delivery|sf-{item}", Timeline.from_events(events)
+        entry = writer.apply(key, timeline)
+        assert entry is not None
+        facts.append((key.encode(), item_fact(key, len(events), entry)))
+    del writer
+    best = float("inf")
+    for _ in range(runs):
+        with without_cyclic_gc():
+            t0 = time.perf_counter()
+            done = restore_streams(config, facts, range(4), 4)
+            best = min(best, time.perf_counter() - t0)
+        assert done.facts == n and not done.refused
+        del done
+    return {"facts": n, "rebuild_s": best, "us_per_fact": best / n * 1e6}
+
+
 def main(argv: list[str]) -> None:
     if argv[:1] == ["state"]:
         n, stages, scrapes = int(argv[1]), int(argv[2]), int(argv[3])
         print(orjson.dumps(state_run(n, stages, scrapes, exact="--exact" in argv)).decode())
     elif argv[:1] == ["rebuild"]:
         print(orjson.dumps(rebuild_run(int(argv[1]))).decode())
+    elif argv[:1] == ["stream-rebuild"]:
+        print(orjson.dumps(stream_rebuild_run(int(argv[1]))).decode())
     elif argv[:1] == ["per-event"]:
         items, per_item, runs = int(argv[1]), int(argv[2]), int(argv[3])
         result = per_event(items, per_item, runs, profile="--profile" in argv)
         print(orjson.dumps({k: v for k, v in result.items() if k != "profile"}).decode())
     else:
-        raise SystemExit("usage: python -m bench.engine state N STAGES SCRAPES | per-event ...")
+        raise SystemExit(
+            "usage: python -m bench.engine state N STAGES SCRAPES | rebuild N | stream-rebuild N"
+            " | per-event ..."
+        )
 
 
 if __name__ == "__main__":

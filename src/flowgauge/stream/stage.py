@@ -20,7 +20,6 @@ from flowgauge.engine.timeline import Timeline
 from flowgauge.keys import DORA_FACTS_KEY, ITEM_PREFIX, partition_for, stream_facts_key
 from flowgauge.model import FlowConfig
 from flowgauge.stream.facts import (
-    WATERMARK_PREFIX,
     Fact,
     supersedes,
     unpacked,
@@ -59,6 +58,21 @@ def fingerprint_of(processor: Processor, key: str) -> str | None:
     return processor.flow.fingerprint(key[len(ITEM_PREFIX) :].partition("|")[0])
 
 
+@dataclass
+class Fingerprints:
+    """`fingerprint_of` per key, computed once per stream (a batch or a rebuild asks per fact:
+    1,000,000 times in a rebuild at the issue's size)."""
+
+    processor: Processor
+    known: dict[str, str | None] = field(default_factory=dict)  # per `i|<stream>`, `d|`, ``
+
+    def __call__(self, key: str) -> str | None:
+        scope = key[: key.find("|", 2)] if key.startswith(ITEM_PREFIX) else key[:2]
+        if scope not in self.known:
+            self.known[scope] = fingerprint_of(self.processor, key)
+        return self.known[scope]
+
+
 def put(processor: Processor, fact: Fact) -> bool:
     """Apply one fact to a processor; False when its stream is not configured here."""
     if fact.watermark is not None:
@@ -89,13 +103,7 @@ class StreamStage:
         key per batch). Returns the facts that are no fact, with the reason (for the
         dead-letter topic)."""
         processor, counts = self.state.processor, self.state.metrics.facts
-        prints: dict[str, str | None] = {}  # per key's stream (or DORA): its fingerprint
-
-        def fingerprint(key: str) -> str | None:
-            scope = key[: key.find("|", 2)] if key.startswith(ITEM_PREFIX) else key[:2]
-            if scope not in prints:
-                prints[scope] = fingerprint_of(processor, key)
-            return prints[scope]
+        fingerprint = Fingerprints(processor)
 
         bad: list[tuple[bytes, str]] = []
         newest: dict[bytes, tuple[Fact, bytes]] = {}
@@ -146,7 +154,7 @@ def restore_streams(
     """The stream stage's processor from exactly the facts table, showing what it holds."""
     done = RestoredStreams(Processor(config))
     processor = done.processor
-    prints: dict[str, str | None] = {}  # per stream: its fingerprint, once (1,000,000 items)
+    fingerprint = Fingerprints(processor)
     with processor.loading():
         for key, value in items:
             if GapKeeper.is_record_key(key):
@@ -157,17 +165,13 @@ def restore_streams(
             except ValueError:
                 done.refused["undecodable"] += 1
                 continue
-            scope = fact.key[: fact.key.find("|", 2)]
-            if scope not in prints:
-                prints[scope] = fingerprint_of(processor, fact.key)
-            if fact.entry is not None and fact.entry[0] == prints[scope]:  # the usual fact
+            if fact.entry is not None:  # an item's: of this config's stream, or stale
+                if fact.entry[0] != fingerprint(fact.key):
+                    done.refused["stale"] += 1  # the timelines stage re-derives and re-sends
+                    continue
                 stream, _, item = fact.key[len(ITEM_PREFIX) :].partition("|")
                 processor.put_current(stream, item, fact.entry)
                 done.facts += 1
-                continue
-            stale = fact.entry is not None and fact.entry[0] != prints[scope]
-            if stale and not key.startswith(WATERMARK_PREFIX):
-                done.refused["stale"] += 1  # the timelines stage re-derives and re-sends
                 continue
             if put(processor, fact):
                 done.facts += 1
