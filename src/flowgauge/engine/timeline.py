@@ -25,6 +25,8 @@ from flowgauge.model.events import FlowEvent
 _HOISTED: tuple[str, ...] = ("item", "stream", "source", "project", "kind")
 _FORMAT = 1
 _EVENTS: TypeAdapter[tuple[FlowEvent, ...]] = TypeAdapter(tuple[FlowEvent, ...])
+#: What `exclude_defaults` leaves out of a hoisted field (all of them strings or None).
+_HOISTED_DEFAULTS: dict[str, Any] = {n: FlowEvent.model_fields[n].default for n in _HOISTED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +94,17 @@ class Timeline:
         if self.events:
             first = self.events[0]
             hoisted = {name: getattr(first, name) for name in _HOISTED}
-        encoded: list[dict[str, Any]] = []
-        for event in self.events:
-            data = event.model_dump(mode="json", exclude_defaults=True)
+        # one serializer call for the whole tuple: half the time of a `model_dump` per event
+        encoded: list[dict[str, Any]] = _EVENTS.dump_python(
+            self.events, mode="json", exclude_defaults=True
+        )
+        for data in encoded:
             for name, value in hoisted.items():
-                own = getattr(event, name)
+                own = data.get(name, _HOISTED_DEFAULTS[name])  # absent: it is the default
                 if own == value:
                     data.pop(name, None)
-                else:  # written even when it is the default (absent would mean "hoisted")
-                    data[name] = own
-            encoded.append(data)
+                elif name not in data:  # written even when it is the default (absent would
+                    data[name] = own  # mean "hoisted")
         shared = {name: value for name, value in hoisted.items() if value is not None}
         stored: dict[str, Any] = {"v": _FORMAT, "s": self.stream, "h": shared, "e": encoded}
         if cached is not None:

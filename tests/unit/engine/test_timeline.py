@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
+import orjson
 from engine_helpers import ev, st
 from hypothesis import given
 from hypothesis import strategies as hs
@@ -96,6 +98,34 @@ def test_serialization_round_trips(events: list[FlowEvent], stream: str | None) 
     assert [e.at.utcoffset() for e in restored.events] == [
         e.at.utcoffset() for e in timeline.events
     ]
+
+
+def _encoded_one_by_one(timeline: Timeline) -> list[dict[str, Any]]:
+    """The stored events as the first encoder wrote them, a `model_dump` per event: values
+    already in tables were written this way, so the one-call encoder must write the same."""
+    names = ("item", "stream", "source", "project", "kind")
+    hoisted = {n: getattr(timeline.events[0], n) for n in names} if timeline.events else {}
+    encoded = []
+    for event in timeline.events:
+        data = event.model_dump(mode="json", exclude_defaults=True)
+        for name, value in hoisted.items():
+            own = getattr(event, name)
+            if own == value:
+                data.pop(name, None)
+            else:
+                data[name] = own
+        encoded.append(data)
+    return encoded
+
+
+@given(hs.lists(_event, max_size=6), hs.none() | hs.sampled_from(["s", "t"]))
+def test_stored_events_are_those_a_dump_per_event_gives(
+    events: list[FlowEvent], stream: str | None
+) -> None:
+    timeline = Timeline.from_events(events, stream)
+    stored = orjson.loads(timeline.to_bytes())
+    assert list(stored) == ["v", "s", "h", "e"]
+    assert orjson.dumps(stored["e"]) == orjson.dumps(_encoded_one_by_one(timeline))
 
 
 def test_serialization_is_compact() -> None:
