@@ -2,6 +2,7 @@
 
     python -m bench.one throughput ITEMS EVENTS_PER_ITEM [--profile] [--floors] [--tansu]
                                    [--exactly-once] [--grouped] [--one-by-one]
+                                   [--faust-as-shipped]
     python -m bench.one recovery ITEMS memory|rocksdb [KILLS] [--tansu]
     python -m bench.one freshness RATE SECONDS [--tansu]
 
@@ -34,6 +35,8 @@ def main(argv: list[str]) -> dict[str, Any]:
             env = {"FLOWGAUGE_PROCESSING_GUARANTEE": guarantee}
             if "--one-by-one" in argv:  # agents without batches (stream/topology.py `batched`)
                 env["FLOWGAUGE_BATCHES"] = "0"
+            if "--faust-as-shipped" in argv:  # without stream/faust_patches.py
+                env["FLOWGAUGE_FAUST_PATCHES"] = "0"
             return pipeline.throughput_run(
                 bootstrap, workdir, items, per_item, 0, profile, env, floors, "--grouped" in argv
             )

@@ -24,6 +24,7 @@ from faust.types import TP, EventT
 
 from flowgauge.keys import partition_for
 from flowgauge.settings import Settings
+from flowgauge.stream import faust_patches
 from flowgauge.stream.alerts import install_alerts
 from flowgauge.stream.batches import drained
 from flowgauge.stream.changelog import Writes
@@ -73,6 +74,8 @@ def faust_settings(settings: Settings) -> dict[str, Any]:
 def create_app(settings: Settings, state: WorkerState) -> faust.App:
     """The worker app; `state` is injected so tests can read it and the registry stays local."""
     topics = Topics.of(settings)
+    if os.environ.get("FLOWGAUGE_FAUST_PATCHES") != "0":  # "0": Faust as shipped, for bench/
+        faust_patches.apply()
     app = faust.App(settings.topic_prefix, **faust_settings(settings))
     raw_kw: dict[str, Any] = {
         "key_serializer": "raw",
