@@ -191,12 +191,17 @@ class Agents:
 
 
 def install_hide_revoked(app: faust.App, state: WorkerState, facts_topic: str) -> None:
-    """A stream whose facts partition left this worker is hidden at once (the new holder shows
-    it after its recovery): never two workers at a time."""
+    """At every rebalance: a stream whose facts partition left this worker is hidden at once
+    (the new holder shows it after its recovery): never two workers at a time. And the worker
+    is not ready until both stages are rebuilt for the new assignment: `/readyz` answers 503
+    meanwhile, and the offset gap check (which reads the records of the held partitions, loaded
+    by the rebuild) waits, instead of taking a partition just taken over for one with a hole."""
 
     @app.on_partitions_revoked.connect
     async def hide_revoked(_: Any, /, *args: Any, signal: Any, **__: Any) -> None:
         revoked: set[TP] = args[0]
+        state.recovered.clear()
+        state.metrics.ready.set(0)
         lost = {tp.partition for tp in revoked if tp.topic == facts_topic}
         if lost:
             hide(state, lost)
