@@ -4,7 +4,7 @@
                                    [--exactly-once] [--grouped] [--one-by-one]
                                    [--faust-as-shipped]
     python -m bench.one recovery ITEMS memory|rocksdb [KILLS] [--tansu]
-    python -m bench.one freshness RATE SECONDS [--tansu]
+    python -m bench.one freshness RATE SECONDS [--tansu] [--faust-as-shipped]
 
 Apache Kafka (scripts/kafka-up) unless `--tansu` asks for the embedded broker.
 
@@ -35,8 +35,7 @@ def main(argv: list[str]) -> dict[str, Any]:
             env = {"FLOWGAUGE_PROCESSING_GUARANTEE": guarantee}
             if "--one-by-one" in argv:  # agents without batches (stream/topology.py `batched`)
                 env["FLOWGAUGE_BATCHES"] = "0"
-            if "--faust-as-shipped" in argv:  # without stream/faust_patches.py
-                env["FLOWGAUGE_FAUST_PATCHES"] = "0"
+            env.update(shipped(argv))
             return pipeline.throughput_run(
                 bootstrap, workdir, items, per_item, 0, profile, env, floors, "--grouped" in argv
             )
@@ -44,8 +43,15 @@ def main(argv: list[str]) -> dict[str, Any]:
             kills = int(args[2]) if len(args) > 2 else 2
             return pipeline.recovery(bootstrap, workdir, int(args[0]), kills, args[1])
         if command == "freshness":
-            return pipeline.freshness(bootstrap, workdir / "fresh", float(args[1]), int(args[0]))
+            return pipeline.freshness(
+                bootstrap, workdir / "fresh", float(args[1]), int(args[0]), shipped(argv)
+            )
     raise SystemExit(__doc__)
+
+
+def shipped(argv: list[str]) -> dict[str, str]:
+    """`--faust-as-shipped`: the worker without stream/faust_patches.py."""
+    return {"FLOWGAUGE_FAUST_PATCHES": "0"} if "--faust-as-shipped" in argv else {}
 
 
 if __name__ == "__main__":

@@ -394,12 +394,14 @@ async def _freshness(stack: Stack, seconds: float, rate: int) -> dict[str, Any]:
     }
 
 
-def freshness(bootstrap: str, workdir: Path, seconds: float, rate: int) -> dict[str, Any]:
+def freshness(
+    bootstrap: str, workdir: Path, seconds: float, rate: int, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Webhook sent -> gauge moved, under a steady load of `rate` webhooks/s."""
     config = workdir / "fresh.yaml"
     workdir.mkdir(parents=True, exist_ok=True)
     config.write_text(stages_config(5, probe=True))
-    stack = Stack(bootstrap, workdir / "fresh", config=config)
+    stack = Stack(bootstrap, workdir / "fresh", config=config, extra_env=env or {})
     try:
         stack.spawn("ingest", "ingest")
         wait_until(lambda: stack.ready("ingest"), 60)
