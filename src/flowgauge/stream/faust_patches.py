@@ -9,8 +9,10 @@ tests/unit/stream/test_faust_patches.py (the same outcome as Faust's code, and t
    `await self.wait_first(callback(message), self.suspend_flow.wait())`
    (faust/transport/consumer.py, `_drain_messages`): mode's `wait_first` wraps both and the
    service's `stopped` and `crashed` events in four tasks, waits for the first and cancels the
-   rest, ~40 us a record (../shared/notes/faust-per-message.md), about a tenth of the worker's
-   per-event CPU on a one-event record. The callback nearly always completes without suspending
+   rest, ~40 us a record (../shared/notes/faust-per-message.md); without them the worker used
+   2-16 % less CPU per one-event record (docs/performance.md, interleaved runs on Apache Kafka)
+   and kept up with 1,000 webhooks/s beside the ingester, where it fell behind before. The
+   callback nearly always completes without suspending
    (flow control open, producer buffer and channel queue not full): then its result is what
    `wait_first` would have returned, and no task is needed. So the patched `wait_first` runs the
    callback's first step itself; only when the callback suspends (a rebalance stopped the flow,
