@@ -26,8 +26,8 @@ def test_a_rebalance_makes_the_worker_not_ready_until_both_stages_are_rebuilt(
     async def go() -> None:
         app = create_app(settings, state)
         state.recovered.update(STAGES)
-        state.metrics.ready.set(1)
         assert state.ready
+        assert state.registry.get_sample_value("flowgauge_worker_ready") == 1
         revoked = {TP("ready-test-facts", 0), TP("ready-test-raw", 1)}
         await app.on_partitions_revoked.send(revoked)
         assert not state.ready

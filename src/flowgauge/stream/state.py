@@ -63,6 +63,7 @@ class WorkerState:
         flow = self.deriver.flow
         self.marker = sent_marker((s.name, flow.fingerprint(s.name)) for s in self.config.streams)
         self.metrics = WorkerMetrics.create(self.registry)
+        self.metrics.ready.set_function(lambda: 1.0 if self.ready else 0.0)  # at scrape time
         self.registry.register(SnapshotCollector(self._snapshot))
 
     def _snapshot(self) -> Snapshot:

@@ -108,12 +108,10 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
         await rebuild(state, table, gaps, held(topics.events), send_fact)
         await app.producer.flush()  # before any agent marks the partitions sent
         state.recovered.add("timelines")
-        state.metrics.ready.set(1 if state.ready else 0)
 
     async def on_recover_streams() -> None:
         rebuild_streams(state, facts_table, held(topics.facts), gaps)
         state.recovered.add("streams")
-        state.metrics.ready.set(1 if state.ready else 0)
 
     table_kw: dict[str, Any] = {
         "default": None,
@@ -132,7 +130,7 @@ def create_app(settings: Settings, state: WorkerState) -> faust.App:
 
     agents = Agents(handlers, stage, gaps, table, facts_table, writes, facts_writes)
     agents.install(app, raw_topic, events_topic, facts_topic)
-    install_hide_revoked(app, state, topics.facts)
+    install_on_revoked(app, state, topics.facts)
     install_watermarks(app, state, facts_topic, settings.partitions)
 
     install_gap_check(app, state, gaps, topics, settings.repair_interval)
@@ -190,7 +188,7 @@ class Agents:
                 yield None
 
 
-def install_hide_revoked(app: faust.App, state: WorkerState, facts_topic: str) -> None:
+def install_on_revoked(app: faust.App, state: WorkerState, facts_topic: str) -> None:
     """At every rebalance: a stream whose facts partition left this worker is hidden at once
     (the new holder shows it after its recovery): never two workers at a time. And the worker
     is not ready until both stages are rebuilt for the new assignment: `/readyz` answers 503
@@ -198,10 +196,9 @@ def install_hide_revoked(app: faust.App, state: WorkerState, facts_topic: str) -
     by the rebuild) waits, instead of taking a partition just taken over for one with a hole."""
 
     @app.on_partitions_revoked.connect
-    async def hide_revoked(_: Any, /, *args: Any, signal: Any, **__: Any) -> None:
+    async def on_revoked(_: Any, /, *args: Any, signal: Any, **__: Any) -> None:
         revoked: set[TP] = args[0]
         state.recovered.clear()
-        state.metrics.ready.set(0)
         lost = {tp.partition for tp in revoked if tp.topic == facts_topic}
         if lost:
             hide(state, lost)
