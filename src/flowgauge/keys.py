@@ -54,6 +54,12 @@ def state_key(event: FlowEvent) -> str:
     return f"{ITEM_PREFIX}{event.stream}|{event.item}"
 
 
+def item_parts(key: str) -> tuple[str, str]:
+    """(stream, item) of an item state key `i|<stream>|<item>` (`state_key`)."""
+    stream, _, item = key[len(ITEM_PREFIX) :].partition("|")
+    return stream, item
+
+
 def partition_key(event: FlowEvent) -> bytes:
     """The bytes the partition of `event`'s state is derived from.
 

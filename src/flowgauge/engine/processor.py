@@ -20,7 +20,7 @@ from flowgauge.engine.flow import FlowState
 from flowgauge.engine.snapshot import Snapshot, StreamSignals
 from flowgauge.engine.stored import Cached, cached, facts_from_json
 from flowgauge.engine.timeline import Timeline
-from flowgauge.keys import DORA_PREFIX, ITEM_PREFIX, state_key
+from flowgauge.keys import DORA_PREFIX, ITEM_PREFIX, item_parts, state_key
 from flowgauge.model import DORA_TYPES, MICROS, FlowConfig, FlowEvent, to_micros
 
 
@@ -63,7 +63,7 @@ class Processor:
         applying it: the timelines stage derives, the stream stage applies. None for DORA keys."""
         if not key.startswith(ITEM_PREFIX):
             return None
-        stream = key[len(ITEM_PREFIX) :].partition("|")[0]
+        stream = item_parts(key)[0]
         facts = self.flow.derive(stream, timeline)
         return cached(self.flow.fingerprint(stream), last_micros(timeline), facts)
 
@@ -73,15 +73,15 @@ class Processor:
         (another fingerprint) or the key is not an item of a configured stream."""
         if not self.accepts(key) or not key.startswith(ITEM_PREFIX):
             return False
-        stream, _, item = key[len(ITEM_PREFIX) :].partition("|")
-        if entry[0] != self.flow.fingerprint(stream):
+        if entry[0] != self.flow.fingerprint(item_parts(key)[0]):
             return False
-        self.put_current(stream, item, entry)
+        self.put_current(key, entry)
         return True
 
-    def put_current(self, stream: str, item: str, entry: Cached) -> None:
-        """`put_entry` of an entry the caller checked is of this config's `stream` (a rebuild
+    def put_current(self, key: str, entry: Cached) -> None:
+        """`put_entry` of an entry the caller checked is of this config's stream (a rebuild
         checks each stream's fingerprint once, not its 1,000,000 items')."""
+        stream, item = item_parts(key)
         self.flow.apply_facts(stream, item, None if entry[2] is None else facts_from_json(entry[2]))
         self._saw(entry[1])
 
@@ -108,7 +108,7 @@ class Processor:
         last = last_micros(timeline)
         entry: Cached | None = None
         if key.startswith(ITEM_PREFIX):
-            stream, _, item = key[len(ITEM_PREFIX) :].partition("|")
+            stream, item = item_parts(key)
             facts = self.flow.apply(stream, item, timeline)
             entry = cached(self.flow.fingerprint(stream), last, facts)
         elif key.startswith(DORA_PREFIX):
@@ -125,7 +125,7 @@ class Processor:
         stored items with no stream: callers skip them (and count them) instead of failing.
         """
         if key.startswith(ITEM_PREFIX):
-            return self.flow.knows(key[len(ITEM_PREFIX) :].partition("|")[0])
+            return self.flow.knows(item_parts(key)[0])
         return key.startswith(DORA_PREFIX)
 
     def restore(self, key: str, value: bytes) -> None:
@@ -133,13 +133,8 @@ class Processor:
         same way (same fingerprint), else the decoded timeline. For rebuilds."""
         data = orjson.loads(value)
         entry = data.get("x")
-        if entry is not None and key.startswith(ITEM_PREFIX):
-            stream, _, item = key[len(ITEM_PREFIX) :].partition("|")
-            if entry[0] == self.flow.fingerprint(stream):
-                facts = None if entry[2] is None else facts_from_json(entry[2])
-                self.flow.apply_facts(stream, item, facts)
-                self._saw(entry[1])
-                return
+        if entry is not None and key.startswith(ITEM_PREFIX) and self.put_entry(key, entry):
+            return
         self.apply(key, Timeline.from_data(data))
 
     def _saw(self, last: int | None) -> None:
@@ -160,7 +155,7 @@ class Processor:
     def forget(self, key: str) -> None:
         """Drop a key whose partition this processor no longer holds."""
         if key.startswith(ITEM_PREFIX):
-            stream, _, item = key[len(ITEM_PREFIX) :].partition("|")
+            stream, item = item_parts(key)
             self.flow.forget(stream, item)
         elif key.startswith(DORA_PREFIX):
             self.dora.apply(key[len(DORA_PREFIX) :], [])

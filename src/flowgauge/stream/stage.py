@@ -17,7 +17,7 @@ from typing import Protocol
 
 from flowgauge.engine.processor import Processor
 from flowgauge.engine.timeline import Timeline
-from flowgauge.keys import DORA_FACTS_KEY, ITEM_PREFIX, partition_for, stream_facts_key
+from flowgauge.keys import DORA_FACTS_KEY, ITEM_PREFIX, item_parts, partition_for, stream_facts_key
 from flowgauge.model import FlowConfig
 from flowgauge.stream.facts import (
     Fact,
@@ -55,7 +55,7 @@ def fingerprint_of(processor: Processor, key: str) -> str | None:
     """The fingerprint this config gives an item key's stream (None: not a configured item)."""
     if not key.startswith(ITEM_PREFIX) or not processor.accepts(key):
         return None
-    return processor.flow.fingerprint(key[len(ITEM_PREFIX) :].partition("|")[0])
+    return processor.flow.fingerprint(item_parts(key)[0])
 
 
 @dataclass
@@ -169,8 +169,7 @@ def restore_streams(
                 if fact.entry[0] != fingerprint(fact.key):
                     done.refused["stale"] += 1  # the timelines stage re-derives and re-sends
                     continue
-                stream, _, item = fact.key[len(ITEM_PREFIX) :].partition("|")
-                processor.put_current(stream, item, fact.entry)
+                processor.put_current(fact.key, fact.entry)
                 done.facts += 1
                 continue
             if put(processor, fact):
