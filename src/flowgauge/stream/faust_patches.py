@@ -22,7 +22,6 @@ tests/unit/stream/test_faust_patches.py (the same outcome as Faust's code, and t
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Coroutine, Generator
 from typing import Any
@@ -76,25 +75,16 @@ async def _wait_first(self: Consumer, *coros: Any, timeout: Any = None) -> WaitR
     if (
         len(coros) != 2
         or timeout is not None
-        or not inspect.iscoroutine(coros[0])
+        or not all(map(inspect.iscoroutine, coros))  # `_drain_messages`'s call, nothing else
         or self.suspend_flow.is_set()
     ):
         return await _faust_wait_first(self, *coros, timeout=timeout)
     callback, suspended = coros
     try:
         pending = callback.send(None)
-    except StopIteration as done:
-        _close(suspended)
-        return WaitResults([callback], [done.value], False)
-    except BaseException:
-        _close(suspended)
+    except BaseException as ended:  # its result (StopIteration) or its error
+        suspended.close()  # never started: not reported as never awaited
+        if isinstance(ended, StopIteration):
+            return WaitResults([callback], [ended.value], False)
         raise
     return await _faust_wait_first(self, _continue(callback, pending), suspended)
-
-
-def _close(awaitable: Any) -> None:
-    """Close a never-started coroutine, so it is not reported as never awaited."""
-    if inspect.iscoroutine(awaitable):
-        awaitable.close()
-    elif isinstance(awaitable, asyncio.Future):
-        awaitable.cancel()
