@@ -12,6 +12,7 @@ import gc
 import os
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -185,6 +186,39 @@ def state_run(n: int, stages: int, scrapes: int, exact: bool = False) -> dict[st
 # ------------------------------------------------------------------------- rebuild cost
 
 
+def _open_items(run: str, n: int, steps: int) -> Iterator[tuple[str, Timeline]]:
+    """`n` generic items of the default config's `delivery` stream, `steps` events each: their
+    state keys and timelines, as the timelines stage holds them."""
+    for item in range(n):
+        events = [
+            FlowEvent.model_validate(
+                {**item_event(run, item, step, stream="delivery"), "source": "generic"}
+            )
+            for step in range(steps)
+        ]
+        yield f"i|delivery|{run}-{item}", Timeline.from_events(events)
+
+
+def timeline_codec_run(events: int, repeat: int = 2000) -> dict[str, Any]:
+    """us to encode (`Timeline.to_bytes`) and to decode (`from_bytes`) one timeline of `events`
+    events, the work the timelines stage does per key and batch; best of 3."""
+    _, timeline = next(_open_items("tc", 1, events))
+    raw = timeline.to_bytes()
+    out: dict[str, Any] = {"events": events, "bytes": len(raw)}
+    for name, work in (
+        ("encode_us", timeline.to_bytes),
+        ("decode_us", lambda: Timeline.from_bytes(raw)),
+    ):
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for _ in range(repeat):
+                work()
+            best = min(best, (time.perf_counter() - t0) / repeat * 1e6)
+        out[name] = best
+    return out
+
+
 def rebuild_run(n: int) -> dict[str, Any]:
     """What `rebuild()` does after every recovery: every stored value into a new Processor.
 
@@ -194,16 +228,10 @@ def rebuild_run(n: int) -> dict[str, Any]:
     """
     config = load_config(None)
     writer = Processor(config)
-    values = []
-    for item in range(n):
-        events = [
-            FlowEvent.model_validate(
-                {**item_event("rb", item, step, stream="delivery"), "source": "generic"}
-            )
-            for step in range(3)
-        ]
-        key, timeline = f"i|delivery|rb-{item}", Timeline.from_events(events)
-        values.append((key, timeline.to_bytes(writer.apply(key, timeline))))
+    values = [
+        (key, timeline.to_bytes(writer.apply(key, timeline)))
+        for key, timeline in _open_items("rb", n, 3)
+    ]
     del writer
     out: dict[str, Any] = {"items": n}
     with without_cyclic_gc():
@@ -235,17 +263,10 @@ def stream_rebuild_run(n: int, runs: int = 3) -> dict[str, Any]:
     config = load_config(None)
     writer = Processor(config)
     facts = []
-    for item in range(n):
-        events = [
-            FlowEvent.model_validate(
-                {**item_event("sf", item, step, stream="delivery"), "source": "generic"}
-            )
-            for step in range(3)
-        ]
-        key, timeline = f"i|delivery|sf-{item}", Timeline.from_events(events)
+    for key, timeline in _open_items("sf", n, 3):
         entry = writer.apply(key, timeline)
         assert entry is not None
-        facts.append((key.encode(), item_fact(key, len(events), entry)))
+        facts.append((key.encode(), item_fact(key, len(timeline.events), entry)))
     del writer
     best = float("inf")
     for _ in range(runs):
@@ -264,6 +285,8 @@ def main(argv: list[str]) -> None:
         print(orjson.dumps(state_run(n, stages, scrapes, exact="--exact" in argv)).decode())
     elif argv[:1] == ["rebuild"]:
         print(orjson.dumps(rebuild_run(int(argv[1]))).decode())
+    elif argv[:1] == ["timeline-codec"]:
+        print(orjson.dumps(timeline_codec_run(int(argv[1]))).decode())
     elif argv[:1] == ["stream-rebuild"]:
         print(orjson.dumps(stream_rebuild_run(int(argv[1]))).decode())
     elif argv[:1] == ["per-event"]:
@@ -273,7 +296,7 @@ def main(argv: list[str]) -> None:
     else:
         raise SystemExit(
             "usage: python -m bench.engine state N STAGES SCRAPES | rebuild N | stream-rebuild N"
-            " | per-event ..."
+            " | timeline-codec EVENTS | per-event ..."
         )
 
 

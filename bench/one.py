@@ -5,6 +5,7 @@
                                    [--faust-as-shipped]
     python -m bench.one recovery ITEMS memory|rocksdb [KILLS] [--tansu]
     python -m bench.one freshness RATE SECONDS [--tansu] [--faust-as-shipped]
+    python -m bench.one scrape ITEMS [--tansu]
 
 Apache Kafka (scripts/kafka-up) unless `--tansu` asks for the embedded broker.
 
@@ -42,6 +43,8 @@ def main(argv: list[str]) -> dict[str, Any]:
         if command == "recovery":
             kills = int(args[2]) if len(args) > 2 else 2
             return pipeline.recovery(bootstrap, workdir, int(args[0]), kills, args[1])
+        if command == "scrape":
+            return pipeline.scrape_cost(bootstrap, workdir, int(args[0]))
         if command == "freshness":
             return pipeline.freshness(
                 bootstrap, workdir / "fresh", float(args[1]), int(args[0]), shipped(argv)

@@ -57,7 +57,7 @@ from flowgauge.stream.state import WorkerState
 PARTITIONS = 4  # the worker's default (Settings.partitions)
 PROBE_TIMEOUT = 15.0  # seconds a freshness probe waits for the gauge
 #: Seconds between a probe's looks at `/metrics`. A scrape of the freshness stack (2,000 items)
-#: costs the worker ~4 ms of CPU; at the former 10 ms the probe itself took ~28 % of the worker's
+#: costs the worker ~4 ms of CPU (`scrape_cost`); at the former 10 ms the probe itself took ~28 % of the worker's
 #: core while it waited, more than the load it measures beside it. A look every 50 ms can only
 #: overstate a latency, by less than 50 ms.
 PROBE_POLL = 0.05
@@ -394,13 +394,19 @@ async def _freshness(stack: Stack, seconds: float, rate: int) -> dict[str, Any]:
     }
 
 
+def _fresh_config(workdir: Path) -> Path:
+    """The freshness bench's config (five stages and a probe stream), written under `workdir`."""
+    config = workdir / "fresh.yaml"
+    workdir.mkdir(parents=True, exist_ok=True)
+    config.write_text(stages_config(5, probe=True))
+    return config
+
+
 def freshness(
     bootstrap: str, workdir: Path, seconds: float, rate: int, env: dict[str, str] | None = None
 ) -> dict[str, Any]:
     """Webhook sent -> gauge moved, under a steady load of `rate` webhooks/s."""
-    config = workdir / "fresh.yaml"
-    workdir.mkdir(parents=True, exist_ok=True)
-    config.write_text(stages_config(5, probe=True))
+    config = _fresh_config(workdir)
     stack = Stack(bootstrap, workdir / "fresh", config=config, extra_env=env or {})
     try:
         stack.spawn("ingest", "ingest")
@@ -413,3 +419,33 @@ def freshness(
     finally:
         stack.stop_all()
     return out
+
+
+def scrape_cost(bootstrap: str, workdir: Path, items: int, scrapes: int = 200) -> dict[str, Any]:
+    """The worker's CPU per `/metrics` scrape in the freshness bench's config, holding `items`
+    items of 3 events: what a probe that looks at `/metrics` costs the worker it measures.
+    Idle-corrected: the worker's CPU over as long again with no scrape is taken off."""
+    config = _fresh_config(workdir)
+    stack = Stack(bootstrap, workdir / "scrape", config=config)
+    try:
+        _start_worker(stack)
+        bodies = list(interleaved("sc", items, 3))
+        records = [(raw_key(body, n), delivery_bytes(body, n)) for n, body in enumerate(bodies)]
+        asyncio.run(produce(bootstrap, f"{stack.prefix}-raw", records))
+        wait_until(lambda: stack.applied() >= items * 3, max(120.0, items / 100), 0.5)
+        pid = stack.pid("worker")
+        cpu0, t0 = cpu_seconds(pid), time.perf_counter()
+        size = sum(len(stack.metrics()) for _ in range(scrapes)) / scrapes
+        busy, wall = cpu_seconds(pid) - cpu0, time.perf_counter() - t0
+        cpu1 = cpu_seconds(pid)
+        time.sleep(wall)
+        idle = cpu_seconds(pid) - cpu1
+    finally:
+        stack.stop_all()
+    return {
+        "items": items,
+        "scrapes": scrapes,
+        "bytes": size,
+        "worker_cpu_ms_per_scrape": (busy - idle) / scrapes * 1e3,
+        "wall_ms_per_scrape": wall / scrapes * 1e3,
+    }

@@ -94,7 +94,8 @@ class Timeline:
         if self.events:
             first = self.events[0]
             hoisted = {name: getattr(first, name) for name in _HOISTED}
-        # one serializer call for the whole tuple: half the time of a `model_dump` per event
+        # one serializer call for the whole tuple, not a `model_dump` per event (faster: see
+        # `python -m bench.engine timeline-codec`, docs/performance.md)
         encoded: list[dict[str, Any]] = _EVENTS.dump_python(
             self.events, mode="json", exclude_defaults=True
         )
