@@ -10,9 +10,9 @@ tests/unit/stream/test_faust_patches.py (the same outcome as Faust's code, and t
    (faust/transport/consumer.py, `_drain_messages`): mode's `wait_first` wraps both and the
    service's `stopped` and `crashed` events in four tasks, waits for the first and cancels the
    rest, ~40 us a record (../shared/notes/faust-per-message.md); without them the worker used
-   2-16 % less CPU per one-event record (docs/performance.md, interleaved runs on Apache Kafka)
-   and kept up with 1,000 webhooks/s beside the ingester, where it fell behind before. The
-   callback nearly always completes without suspending
+   ~9 % less CPU per one-event record (median of 7 back-to-back pairs on Apache Kafka,
+   docs/performance.md) and kept up with 1,000 webhooks/s beside the ingester, where it fell
+   behind before. The callback nearly always completes without suspending
    (flow control open, producer buffer and channel queue not full): then its result is what
    `wait_first` would have returned, and no task is needed. So the patched `wait_first` runs the
    callback's first step itself; only when the callback suspends (a rebalance stopped the flow,
