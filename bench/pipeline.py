@@ -57,9 +57,9 @@ from flowgauge.stream.state import WorkerState
 PARTITIONS = 4  # the worker's default (Settings.partitions)
 PROBE_TIMEOUT = 15.0  # seconds a freshness probe waits for the gauge
 #: Seconds between a probe's looks at `/metrics`. A scrape of the freshness stack (2,000 items)
-#: costs the worker ~4 ms of CPU (`scrape_cost`); at the former 10 ms the probe itself took ~28 % of the worker's
-#: core while it waited, more than the load it measures beside it. A look every 50 ms can only
-#: overstate a latency, by less than 50 ms.
+#: costs the worker ~4 ms of CPU (`scrape_cost`); at the former 10 ms the probe itself took
+#: ~28 % of the worker's core while it waited, more than the load it measures beside it. A look
+#: every 50 ms can only overstate a latency, by less than 50 ms.
 PROBE_POLL = 0.05
 
 
