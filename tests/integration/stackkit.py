@@ -155,6 +155,15 @@ class Stack:
             process.kill()
             process.wait(10)
 
+    def dump_tasks(self, settle: float = 2.0) -> None:
+        """Every live worker prints its threads and asyncio tasks to its log (SIGUSR1)."""
+        live = [p for n, p in self.processes.items() if n != "ingest" and p.poll() is None]
+        for process in live:
+            process.send_signal(signal.SIGUSR1)
+        if live:
+            time.sleep(settle)
+        print(f"worker logs with their tasks: {self.workdir}")
+
     def stop_all(self) -> None:
         for name in list(self.processes):
             self.stop(name)
