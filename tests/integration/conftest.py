@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -84,28 +84,10 @@ def broker(request: pytest.FixtureRequest) -> Iterator[Broker]:
     yield Broker(bootstrap, embedded=False, kind=f"kafka-{kafka_version()}")
 
 
-_FAILED = pytest.StashKey[bool]()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(
-    item: pytest.Item,
-) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """Remember a failed test body, so its stack can leave what its workers were doing."""
-    report = yield
-    if report.when == "call" and report.failed:
-        item.stash[_FAILED] = True
-    return report
-
-
 @pytest.fixture
-def stack(broker: Broker, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Stack]:
+def stack(broker: Broker, tmp_path: Path) -> Iterator[Stack]:
     s = Stack(broker=broker, workdir=tmp_path)
     try:
         yield s
     finally:
-        if request.node.stash.get(_FAILED, False):
-            # A stall (a worker alive but not progressing) is only explained by where its tasks
-            # wait: every live worker writes them to its log (mode's SIGUSR1 handler) first.
-            s.dump_tasks()
         s.stop_all()

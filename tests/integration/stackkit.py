@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
@@ -57,10 +58,15 @@ def wait_until(predicate, timeout: float, interval: float = 0.2, what: str = "co
         if last:
             return last
         time.sleep(interval)
+    for stack in list(_LIVE):
+        stack.dump_tasks()  # a stall is only explained by where the workers' tasks wait
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-@dataclass
+_LIVE: weakref.WeakSet[Stack] = weakref.WeakSet()  # stacks with processes, for wait_until
+
+
+@dataclass(eq=False)
 class Stack:
     """One isolated flowgauge deployment (own topics, group, ports) on the shared broker."""
 
@@ -100,6 +106,7 @@ class Stack:
         return env
 
     def _spawn(self, name: str, command: str, **extra: str) -> None:
+        _LIVE.add(self)
         with open(self.workdir / f"{name}.log", "ab") as log:  # the child keeps its own fd
             self.processes[name] = subprocess.Popen(
                 [sys.executable, "-m", "flowgauge", command],
@@ -156,7 +163,7 @@ class Stack:
             process.wait(10)
 
     def dump_tasks(self, settle: float = 2.0) -> None:
-        """Every live worker prints its threads and asyncio tasks to its log (SIGUSR1)."""
+        """Every live worker prints its threads and asyncio tasks to its log (mode's SIGUSR1)."""
         live = [p for n, p in self.processes.items() if n != "ingest" and p.poll() is None]
         for process in live:
             process.send_signal(signal.SIGUSR1)
