@@ -25,6 +25,7 @@ from stackkit import Broker, Stack, free_port, http_get, wait_until
 from flowgauge.model.delivery import Delivery
 from flowgauge.report import samples
 from flowgauge.stream.embedded_broker import EmbeddedBroker
+from flowgauge.stream.offsets import REPAIR_KEY
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 OUTAGE_SECONDS = 60  # the issue's figure
@@ -59,7 +60,11 @@ def spool_gauges(stack: Stack) -> dict[str, float]:
 
 
 def read_raw(bootstrap: str, topic: str, wanted: set[str], timeout: float) -> dict[int, list[str]]:
-    """Delivery ids on the raw topic, per partition in offset order, once all `wanted` are seen."""
+    """Delivery ids on the raw topic, per partition in offset order, once all `wanted` are seen.
+
+    A worker that re-read a hole (`stream/gaps.py`) put copies and a marker after it: the copies
+    are deliveries again, the marker is skipped.
+    """
 
     async def read() -> dict[int, list[str]]:
         consumer = AIOKafkaConsumer(
@@ -77,6 +82,8 @@ def read_raw(bootstrap: str, topic: str, wanted: set[str], timeout: float) -> di
                 batches = await consumer.getmany(timeout_ms=500)
                 for tp, messages in batches.items():
                     for m in messages:
+                        if m.key == REPAIR_KEY:  # a worker's gap repair marker, not a delivery
+                            continue
                         seen.setdefault(tp.partition, []).append(
                             Delivery.from_bytes(m.value).delivery_id
                         )
