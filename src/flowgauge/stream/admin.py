@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Protocol, TypeVar
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -23,6 +26,29 @@ from flowgauge.stream.offsets import REPAIR_KEY
 from flowgauge.stream.topics import Topics
 
 log = logging.getLogger(__name__)
+
+
+class Client(Protocol):
+    """An aiokafka consumer or producer, as far as starting and stopping it."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+C = TypeVar("C", bound=Client)
+
+
+@asynccontextmanager
+async def running(client: C) -> AsyncIterator[C]:
+    """The client started, and stopped even when its start failed: a failed start keeps its
+    connections, and the gap check, retried every few seconds while the broker is away, leaked
+    one consumer a try ("Unclosed AIOKafkaConsumer")."""
+    try:
+        await client.start()
+        yield client
+    finally:
+        await client.stop()
 
 
 async def ensure_topics(settings: Settings, timeout_ms: int = 10_000) -> None:
@@ -65,12 +91,8 @@ async def ensure_topics(settings: Settings, timeout_ms: int = 10_000) -> None:
 async def log_start(bootstrap: str, topic: str, partition: int) -> int:
     """The partition's first offset still stored (retention may have removed older ones)."""
     tp = TopicPartition(topic, partition)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    await consumer.start()
-    try:
+    async with running(AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)) as consumer:
         return int((await consumer.beginning_offsets([tp]))[tp])
-    finally:
-        await consumer.stop()
 
 
 async def committed_offsets(
@@ -81,16 +103,13 @@ async def committed_offsets(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
     )
-    await consumer.start()
-    try:
+    async with running(consumer):
         result = {}
         for tp in tps:
             offset = await consumer.committed(tp)
             if offset is not None and offset >= 0:
                 result[tp.partition] = int(offset)
         return result
-    finally:
-        await consumer.stop()
 
 
 async def reread(
@@ -98,38 +117,20 @@ async def reread(
 ) -> int:
     """Produce offsets [start, end) of the partition again, then the marker; return the count."""
     tp = TopicPartition(topic, partition)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
-    await consumer.start()
-    await producer.start()
-    count = 0
-    try:
-        consumer.assign([tp])
-        consumer.seek(tp, start)
-        position = start
-        deadline = _now() + timeout
-        while position < end and _now() < deadline:
-            batch = await consumer.getmany(tp, timeout_ms=200, max_records=1000)
-            for message in batch.get(tp, []):
-                if message.offset >= end:
-                    position = end
-                    break
-                if message.key != REPAIR_KEY:
-                    await producer.send(
-                        topic, key=message.key, value=message.value, partition=partition
-                    )
-                    count += 1
-                position = message.offset + 1
-        await producer.flush()
-        if position < end:
-            raise TimeoutError(f"{topic}[{partition}] re-read stopped at {position} of {end}")
+    async with (
+        running(
+            AIOKafkaConsumer(
+                bootstrap_servers=bootstrap,
+                group_id=None,
+                enable_auto_commit=False,
+                fetch_max_wait_ms=100,
+            )
+        ) as consumer,
+        running(AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)) as producer,
+    ):
+        count = await _copy(consumer, producer, tp, start, end, timeout)
         marker = orjson.dumps({"from": start, "to": end})
         await (await producer.send(topic, key=REPAIR_KEY, value=marker, partition=partition))
-    finally:
-        await producer.stop()
-        await consumer.stop()
     log.warning(
         "re-read %d messages of %s[%d] offsets %d-%d that no agent had absorbed",
         count,
@@ -138,6 +139,37 @@ async def reread(
         start,
         end,
     )
+    return count
+
+
+async def _copy(
+    consumer: AIOKafkaConsumer,
+    producer: AIOKafkaProducer,
+    tp: TopicPartition,
+    start: int,
+    end: int,
+    timeout: float,
+) -> int:
+    """Offsets [start, end) of `tp` produced again (markers left out), flushed; the count."""
+    consumer.assign([tp])
+    consumer.seek(tp, start)
+    position, count = start, 0
+    deadline = _now() + timeout
+    while position < end and _now() < deadline:
+        batch = await consumer.getmany(tp, timeout_ms=200, max_records=1000)
+        for message in batch.get(tp, []):
+            if message.offset >= end:
+                position = end
+                break
+            if message.key != REPAIR_KEY:
+                await producer.send(
+                    tp.topic, key=message.key, value=message.value, partition=tp.partition
+                )
+                count += 1
+            position = message.offset + 1
+    await producer.flush()
+    if position < end:
+        raise TimeoutError(f"{tp.topic}[{tp.partition}] re-read stopped at {position} of {end}")
     return count
 
 
