@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Protocol, TypeVar
 
 from faust import streams
@@ -61,7 +61,10 @@ def standing_on(group: Sequence[EventT[Any]]) -> Iterator[None]:
     try:
         yield
     finally:
-        streams._current_event.reset(token)
+        # At shutdown the loop closes a suspended agent generator from a task of its own:
+        # the token is then another context's, and that context ends with the agent.
+        with suppress(ValueError):
+            streams._current_event.reset(token)
 
 
 class Queue(Protocol):

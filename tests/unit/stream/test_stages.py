@@ -8,6 +8,7 @@ shuffled order with duplicates (stronger than Kafka's per-partition order).
 
 from __future__ import annotations
 
+import contextvars
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -260,6 +261,14 @@ def test_a_batch_is_grouped_by_partition_and_written_standing_on_its_own() -> No
         event = current_event()
         assert event is not None and event.message.partition == 0
     assert current_event() is None
+
+
+def test_a_batch_closed_in_another_context_does_not_raise() -> None:
+    """At shutdown the loop closes a suspended agent generator from a task of its own: the
+    batch's `standing_on` exits in another context (a ValueError logged on every stop)."""
+    batch = standing_on(cast(list[EventT[Any]], [FakeEvent(0, b"")]))
+    contextvars.copy_context().run(batch.__enter__)
+    contextvars.copy_context().run(batch.__exit__, GeneratorExit, GeneratorExit(), None)
 
 
 def test_a_batch_writes_each_key_once_and_dead_letters_what_is_no_fact() -> None:
