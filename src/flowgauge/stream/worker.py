@@ -16,6 +16,7 @@ from flowgauge.model.loader import load_config
 from flowgauge.settings import Settings, split_hostport
 from flowgauge.stream import tansu_workarounds
 from flowgauge.stream.admin import ensure_topics
+from flowgauge.stream.diagnostics import dump_generators
 from flowgauge.stream.state import WorkerState
 from flowgauge.stream.topology import create_app
 
@@ -76,6 +77,18 @@ def build(settings: Settings) -> tuple[faust.App, WorkerState]:
     return create_app(settings, state), state
 
 
+class Worker(faust.Worker):
+    """Faust's worker, whose SIGUSR1 dump (every thread and task) also walks the suspended
+    async generators, where a task's stack is cut off (`diagnostics.py`)."""
+
+    def _on_sigusr1(self) -> None:
+        super()._on_sigusr1()
+        self.add_future(self._dump_generators())
+
+    async def _dump_generators(self) -> None:
+        dump_generators(self.stderr)
+
+
 def run(settings: Settings) -> None:
     """Create the topics, then run the worker in the foreground until SIGINT/SIGTERM."""
     if settings.embedded_broker:
@@ -84,9 +97,7 @@ def run(settings: Settings) -> None:
     (settings.data_dir / "worker" / settings.worker_id).mkdir(parents=True, exist_ok=True)
     app, state = build(settings)
     server = MetricsServer(state, settings.metrics_bind)  # started and stopped by the Worker
-    worker = faust.Worker(
-        app, server, loglevel=settings.log_level, quiet=True, redirect_stdouts=False
-    )
+    worker = Worker(app, server, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     # Changelog recovery fills the table with up to millions of values; the cyclic collector
     # would walk that growing heap again and again. The first rebuild re-enables it (and
     # freezes what was recovered): `recovery.without_cyclic_gc`.

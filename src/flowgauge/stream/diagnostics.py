@@ -1,0 +1,64 @@
+"""Where a stalled worker waits: the await chain of every suspended async generator.
+
+`kill -USR1 <worker pid>` makes Faust's worker (mode's `cry`) print every thread's and task's
+stack, but a task's stack ends at the first async generator it iterates ("rest of traceback
+truncated"): the consumer's fetch loop waits inside `Consumer.getmany`, the agents inside their
+own generators, and those are the frames that say why nothing moves. Python links a generator
+to what it awaits (`ag_await`, `cr_await`), not to who awaits it, so they are found here by
+walking the heap once and printing each suspended generator's chain down to the innermost
+awaitable. Only on request: a walk of the heap is far too slow for anything periodic.
+"""
+
+from __future__ import annotations
+
+import gc
+import inspect
+from collections.abc import Iterator
+from typing import IO
+
+
+def _frame_line(obj: object) -> str | None:
+    frame = getattr(obj, "ag_frame", None) or getattr(obj, "cr_frame", None)
+    frame = frame or getattr(obj, "gi_frame", None)
+    if frame is None:
+        return None
+    code = frame.f_code
+    return f"{code.co_filename}:{frame.f_lineno} in {code.co_qualname}"
+
+
+def await_chain(obj: object, limit: int = 64) -> Iterator[str]:
+    """`obj`'s frame, then the frame of what it awaits, and so on; the last awaitable as is."""
+    for _ in range(limit):
+        line = _frame_line(obj)
+        if line is None:
+            yield repr(obj)[:300]
+            return
+        yield line
+        awaited = getattr(obj, "ag_await", None) or getattr(obj, "cr_await", None)
+        awaited = awaited or getattr(obj, "gi_yieldfrom", None)
+        if awaited is None:
+            return
+        obj = awaited
+
+
+def suspended_generators() -> list[object]:
+    """Every async generator started and not finished. One awaiting inside counts as running
+    (`ag_running`), so that says nothing; a frame still at its first instruction (`f_lasti`
+    0) is one never started."""
+    return [
+        obj
+        for obj in gc.get_objects()
+        if inspect.isasyncgen(obj) and obj.ag_frame is not None and obj.ag_frame.f_lasti > 0
+    ]
+
+
+def dump_generators(file: IO[str]) -> int:
+    """Print each suspended async generator's await chain to `file`; the number printed."""
+    generators = suspended_generators()
+    print(f"ASYNC GENERATORS ({len(generators)} suspended)", file=file)
+    for generator in generators:
+        print("  generator", file=file)
+        for line in await_chain(generator):
+            print(f"    {line}", file=file)
+    file.flush()
+    return len(generators)
