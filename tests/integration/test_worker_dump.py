@@ -23,5 +23,7 @@ def test_sigusr1_writes_tasks_and_generators_and_the_worker_runs_on(stack: Stack
     assert "TASKS" in log  # mode's part: every task's stack
     generators = log[log.index("ASYNC GENERATORS") :]
     assert "in Consumer.getmany" in generators  # the fetch loop, cut off in the task stacks
+    consumer_thread = log[log.index("TASKS OF the Kafka consumer thread") :]
+    assert "in Fetcher._fetch_requests_routine" in consumer_thread  # aiokafka's own fetching
     assert stack.processes["w1"].poll() is None
     assert stack.ready(f"{stack.metrics_url('w1')[:-8]}/readyz")

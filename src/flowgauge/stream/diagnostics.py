@@ -11,6 +11,7 @@ awaitable. Only on request: a walk of the heap is far too slow for anything peri
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import inspect
 from collections.abc import Iterator
@@ -62,3 +63,16 @@ def dump_generators(file: IO[str]) -> int:
             print(f"    {line}", file=file)
     file.flush()
     return len(generators)
+
+
+def dump_loop_tasks(loop: asyncio.AbstractEventLoop, title: str, file: IO[str]) -> int:
+    """Print the await chain of every task of another thread's loop (the Kafka consumer's:
+    mode's dump shows that thread's stack, idle in `select`, not what its tasks wait for)."""
+    tasks = asyncio.all_tasks(loop)
+    print(f"TASKS OF {title} ({len(tasks)})", file=file)
+    for task in tasks:
+        print(f"  task {task.get_name()}", file=file)
+        for line in await_chain(task.get_coro()):
+            print(f"    {line}", file=file)
+    file.flush()
+    return len(tasks)

@@ -16,7 +16,7 @@ from flowgauge.model.loader import load_config
 from flowgauge.settings import Settings, split_hostport
 from flowgauge.stream import tansu_workarounds
 from flowgauge.stream.admin import ensure_topics
-from flowgauge.stream.diagnostics import dump_generators
+from flowgauge.stream.diagnostics import dump_generators, dump_loop_tasks
 from flowgauge.stream.state import WorkerState
 from flowgauge.stream.topology import create_app
 
@@ -87,6 +87,10 @@ class Worker(faust.Worker):
 
     async def _dump_generators(self) -> None:
         dump_generators(self.stderr)
+        thread = getattr(self.app.consumer, "_thread", None)  # Faust's Kafka consumer thread
+        loop = getattr(thread, "thread_loop", None)
+        if isinstance(loop, asyncio.AbstractEventLoop) and loop.is_running():
+            dump_loop_tasks(loop, "the Kafka consumer thread", self.stderr)
 
 
 def run(settings: Settings) -> None:

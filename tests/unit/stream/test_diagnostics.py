@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 from collections.abc import AsyncGenerator
 
-from flowgauge.stream.diagnostics import await_chain, dump_generators
+from flowgauge.stream.diagnostics import await_chain, dump_generators, dump_loop_tasks
 
 
 async def _waits(event: asyncio.Event) -> None:
@@ -52,3 +53,26 @@ def test_a_finished_or_unstarted_generator_is_not_listed() -> None:
 
 def test_a_plain_awaitable_ends_the_chain_as_itself() -> None:
     assert list(await_chain(42)) == ["42"]
+
+
+def test_another_threads_loop_tasks_show_what_they_await() -> None:
+    loop = asyncio.new_event_loop()
+    started, release = threading.Event(), asyncio.Event()
+
+    async def _polls() -> None:
+        started.set()
+        await _waits(release)
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(_polls(),), daemon=True)
+    thread.start()
+    assert started.wait(5)
+    out = io.StringIO()
+    try:
+        assert dump_loop_tasks(loop, "the poller", out) == 1
+    finally:
+        loop.call_soon_threadsafe(release.set)
+        thread.join(5)
+        loop.close()
+    text = out.getvalue()
+    assert text.startswith("TASKS OF the poller (1)")
+    assert text.index("in test_another_threads_loop_tasks") < text.index("in _waits")
