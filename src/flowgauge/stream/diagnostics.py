@@ -76,3 +76,41 @@ def dump_loop_tasks(loop: asyncio.AbstractEventLoop, title: str, file: IO[str]) 
             print(f"    {line}", file=file)
     file.flush()
     return len(tasks)
+
+
+def dump_attributes(obj: object, names: tuple[str, ...], title: str, file: IO[str]) -> None:
+    """Print the named attributes of `obj` (a missing one as `<absent>`)."""
+    print(title, file=file)
+    for name in names:
+        print(f"  {name} = {getattr(obj, name, '<absent>')!r}"[:4000], file=file)
+    file.flush()
+
+
+#: The Faust consumer's state that decides which fetched records reach the agents.
+CONSUMER_STATE = (
+    "flow_active",
+    "_active_partitions",
+    "_paused_partitions",
+    "_buffered_partitions",
+    "_read_offset",
+    "_committed_offset",
+)
+
+
+def dump_fetch_positions(client: object, file: IO[str]) -> None:
+    """Per assigned partition of an aiokafka consumer: position, highwater, paused, and whether
+    fetched records wait in its fetcher (the fetch state a stall shows up in)."""
+    subscription = getattr(getattr(client, "_subscription", None), "subscription", None)
+    assignment = getattr(subscription, "assignment", None)
+    fetcher = getattr(client, "_fetcher", None)
+    waiting = set(getattr(fetcher, "_records", {}))
+    print("FETCH POSITIONS (partition: position, highwater, paused, records waiting)", file=file)
+    for tp in sorted(getattr(assignment, "tps", ()) or ()):
+        state = assignment.state_value(tp)  # type: ignore[union-attr]
+        position = state.position if state.has_valid_position else None
+        print(
+            f"  {tp.topic}[{tp.partition}]: {position}, {state.highwater}, "
+            f"{state.paused}, {tp in waiting}",
+            file=file,
+        )
+    file.flush()
