@@ -9,5 +9,7 @@ rebuild), `batches` (a fetched batch per partition, written standing on its part
 `/metrics` share), `recovery` (the timelines stage after a recovery),
 `gaps` and `offsets` (absorbed offsets and the holes re-read), `admin` (broker I/O outside Faust:
 topic creation, re-reads), `topics` (names), `alerts`, `worker` (the process and its HTTP
-endpoint), `embedded_broker` (the Tansu process) and `tansu_workarounds` (its bugs' patches).
+endpoint), `diagnostics` (what its SIGUSR1 dump adds: where a stalled worker waits),
+`faust_patches` (Faust's per-record hand-over), `embedded_broker` (the Tansu process) and
+`tansu_workarounds` (its bugs' patches).
 """

@@ -1,4 +1,4 @@
-"""Where a stalled worker waits: the await chain of every suspended async generator.
+"""Where a stalled worker waits: what its SIGUSR1 dump adds to Faust's.
 
 `kill -USR1 <worker pid>` makes Faust's worker (mode's `cry`) print every thread's and task's
 stack, but a task's stack ends at the first async generator it iterates ("rest of traceback
@@ -6,7 +6,9 @@ truncated"): the consumer's fetch loop waits inside `Consumer.getmany`, the agen
 own generators, and those are the frames that say why nothing moves. Python links a generator
 to what it awaits (`ag_await`, `cr_await`), not to who awaits it, so they are found here by
 walking the heap once and printing each suspended generator's chain down to the innermost
-awaitable. Only on request: a walk of the heap is far too slow for anything periodic.
+awaitable. Then what decides whether fetched records reach the agents (the Faust consumer's
+flow and partition sets, aiokafka's position per partition) and the Kafka consumer thread's
+tasks. Only on request: a walk of the heap is far too slow for anything periodic.
 """
 
 from __future__ import annotations
