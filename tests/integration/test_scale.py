@@ -103,9 +103,13 @@ def test_three_workers_each_series_once_and_summing_to_the_report(
         if twice:
             seen.append(f"shown twice: {list(twice.items())[:4]}")
             return False
-        missing = sorted(set(expected) - set(total))[:4]
-        extra = sorted(set(total) - set(expected))[:4]
-        seen.append(f"missing {missing}; extra {extra}")
+        missing = sorted(set(expected) - set(total))
+        extra = sorted(set(total) - set(expected))
+        families = sorted({name for name, _, _ in missing + extra})
+        seen.append(
+            f"{len(missing)} samples missing, {len(extra)} not expected, in {families}; "
+            f"missing {missing[:6]}; extra {extra[:6]}"
+        )
         return total == expected
 
     try:
