@@ -23,6 +23,7 @@ def test_sigusr1_writes_tasks_and_generators_and_the_worker_runs_on(stack: Stack
     assert "TASKS" in log  # mode's part: every task's stack
     generators = log[log.index("ASYNC GENERATORS") :]
     assert "in Consumer.getmany" in generators  # the fetch loop, cut off in the task stacks
+    assert "in drained" in generators  # an agent's batches: frozen by the rebuild, listed still
     state = log[log.index("FAUST CONSUMER") : log.index("FETCH POSITIONS")]
     assert "flow_active = True" in state and f"{stack.prefix}-raw" in state
     positions = log[log.index("FETCH POSITIONS") :]

@@ -50,9 +50,24 @@ def suspended_generators() -> list[object]:
     0) is one never started."""
     return [
         obj
-        for obj in gc.get_objects()
+        for obj in _tracked_objects()
         if inspect.isasyncgen(obj) and obj.ag_frame is not None and obj.ag_frame.f_lasti > 0
     ]
+
+
+def _tracked_objects() -> list[object]:
+    """Every object the collector tracks, the frozen ones too: the worker freezes what its
+    first rebuild recovered (`recovery.without_cyclic_gc`), the agents' generators among them,
+    and `gc.get_objects` leaves the frozen out. Frozen again afterwards (with what the young
+    generations held then: a dump is rare)."""
+    frozen = gc.get_freeze_count() > 0
+    if frozen:
+        gc.unfreeze()
+    try:
+        return gc.get_objects()
+    finally:
+        if frozen:
+            gc.freeze()
 
 
 def dump_generators(file: IO[str]) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import threading
 from collections.abc import AsyncGenerator
@@ -38,6 +39,24 @@ def test_a_suspended_generator_shows_down_to_what_it_awaits() -> None:
     assert count >= 1
     chain = text[text.index("in _fetches") :]
     assert chain.index("in _fetches") < chain.index("in _waits") < chain.index("Event.wait")
+
+
+def test_a_generator_frozen_by_a_rebuild_is_listed_and_stays_frozen() -> None:
+    async def scene() -> tuple[str, int]:
+        generator = _fetches(asyncio.Event())
+        await generator.__anext__()
+        gc.freeze()  # as the worker's first rebuild does
+        try:
+            out = io.StringIO()
+            dump_generators(out)
+            return out.getvalue(), gc.get_freeze_count()
+        finally:
+            gc.unfreeze()
+            await generator.aclose()
+
+    text, frozen = asyncio.run(scene())
+    assert "in _fetches" in text
+    assert frozen > 0
 
 
 def test_a_finished_or_unstarted_generator_is_not_listed() -> None:
