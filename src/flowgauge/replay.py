@@ -21,7 +21,7 @@ from flowgauge.records import Record, RecordError, read_records
 from flowgauge.settings import Settings
 from flowgauge.signing import sha256_signature
 from flowgauge.sources import REGISTRY
-from flowgauge.stream.admin import ensure_topics
+from flowgauge.stream.admin import ensure_topics, running
 from flowgauge.stream.topics import Topics
 
 
@@ -76,8 +76,7 @@ async def _to_topic(settings: Settings, records: list[Record]) -> None:
     await ensure_topics(settings)
     topics = Topics.of(settings)
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, acks="all")
-    await producer.start()
-    try:
+    async with running(producer):
         for done, record in enumerate(records, start=1):
             intake = _intake(record)
             if intake.error is None:
@@ -89,8 +88,6 @@ async def _to_topic(settings: Settings, records: list[Record]) -> None:
             if done % 500 == 0 or done == len(records):
                 await producer.flush()
                 _progress(done, len(records))
-    finally:
-        await producer.stop()
 
 
 def replay(settings: Settings, paths: list[Path], to: str, url: str | None, batch: int) -> int:

@@ -24,7 +24,7 @@ from flowgauge.model.delivery import Delivery
 from flowgauge.settings import Settings
 from flowgauge.sources import REGISTRY, PayloadError
 from flowgauge.sources.bundle import BUNDLE_HEADER, bundle_part, bundle_text
-from flowgauge.stream.admin import ensure_topics
+from flowgauge.stream.admin import ensure_topics, started
 from flowgauge.stream.topics import Topics
 
 
@@ -134,7 +134,7 @@ class TopicSink:
                 linger_ms=20,
                 max_request_size=8 * 1024 * 1024,
             )
-            await producer.start()
+            await started(producer)
         except (KafkaError, OSError) as exc:
             raise self._failed("cannot reach", exc) from None
         self._producer = producer

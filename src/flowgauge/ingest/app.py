@@ -28,7 +28,7 @@ from flowgauge.ingest.spool import Spool
 from flowgauge.model.micros import to_micros
 from flowgauge.settings import Settings
 from flowgauge.sources import REGISTRY, SignatureError, Source
-from flowgauge.stream.admin import ensure_topics
+from flowgauge.stream.admin import ensure_topics, started
 from flowgauge.stream.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -208,12 +208,7 @@ class Ingester:
             linger_ms=1,
             request_timeout_ms=10_000,
         )
-        try:
-            await producer.start()
-        except BaseException:
-            await producer.stop()
-            raise
-        return producer  # type: ignore[no-any-return]
+        return await started(producer)  # type: ignore[no-any-return]
 
     async def _start(self, _: web.Application) -> None:
         """Open the spool (recovering what a previous run left) and start forwarding it."""

@@ -39,13 +39,24 @@ class Client(Protocol):
 C = TypeVar("C", bound=Client)
 
 
-@asynccontextmanager
-async def running(client: C) -> AsyncIterator[C]:
-    """The client started, and stopped even when its start failed: a failed start keeps its
-    connections, and the gap check, retried every few seconds while the broker is away, leaked
-    one consumer a try ("Unclosed AIOKafkaConsumer")."""
+async def started(client: C) -> C:
+    """The client started; stopped again if its start fails, then the error raised. A failed
+    start keeps its connections: the gap check, retried every few seconds while the broker is
+    away, leaked one consumer a try ("Unclosed AIOKafkaConsumer"). Every Kafka client of the
+    project starts through here (the ingester's producer had its own copy of this)."""
     try:
         await client.start()
+    except BaseException:
+        await client.stop()
+        raise
+    return client
+
+
+@asynccontextmanager
+async def running(client: C) -> AsyncIterator[C]:
+    """`started`, and stopped when the block ends: a client for one job."""
+    await started(client)
+    try:
         yield client
     finally:
         await client.stop()

@@ -28,6 +28,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from flowgauge.stream.admin import running
+
 log = logging.getLogger(__name__)
 _applied = False
 FETCH_MAX_WAIT_MS = 100  # not 0: Tansu answers max_wait 0 with no topics at all
@@ -40,12 +42,13 @@ async def fetch_highwaters(
     tps = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
     if not tps:
         return {}
-    # Tansu answers a Fetch with max_wait_ms=0 with no topics at all: wait 100 ms instead.
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100, group_id=None
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        group_id=None,
     )
-    await consumer.start()
-    try:
+    async with running(consumer):
         consumer.assign(tps)
         listed = await consumer.end_offsets(tps)
         for tp in tps:  # at or before the true end, so the Fetch succeeds and reports it
@@ -61,8 +64,6 @@ async def fetch_highwaters(
                 if hw is not None and hw >= 0:
                     result[tp] = max(hw, listed[tp])
         return result
-    finally:
-        await consumer.stop()
 
 
 def _patch_faust_highwaters() -> None:
