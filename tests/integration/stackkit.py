@@ -162,14 +162,18 @@ class Stack:
             process.kill()
             process.wait(10)
 
-    def dump_tasks(self, settle: float = 2.0) -> None:
-        """Every live worker prints its threads and asyncio tasks to its log (mode's SIGUSR1)."""
-        live = [p for n, p in self.processes.items() if n != "ingest" and p.poll() is None]
-        for process in live:
-            process.send_signal(signal.SIGUSR1)
-        if live:
-            time.sleep(settle)
-        print(f"worker logs with their tasks: {self.workdir}")
+    def dump_tasks(self, timeout: float = 30.0) -> None:
+        """Every live worker writes its dump to its log (SIGUSR1: threads, tasks, generators,
+        consumer state, docs/operations.md); waits for each one's `END OF DUMP`, bounded."""
+        live = [n for n, p in self.processes.items() if n != "ingest" and p.poll() is None]
+        before = {name: self.log(name).count("END OF DUMP") for name in live}
+        for name in live:
+            self.processes[name].send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while live and time.monotonic() < deadline:
+            live = [n for n in live if self.log(n).count("END OF DUMP") == before[n]]
+            time.sleep(0.2)
+        print(f"worker logs with their dumps: {self.workdir} (not finished: {live})")
 
     def stop_all(self) -> None:
         for name in list(self.processes):

@@ -131,3 +131,16 @@ def dump_fetch_positions(client: object, file: IO[str]) -> None:
             file=file,
         )
     file.flush()
+
+
+def dump_worker(consumer: object, file: IO[str]) -> None:
+    """Everything above for a Faust app's consumer, then `END OF DUMP` (what a reader of the
+    log, or a test, waits for)."""
+    dump_generators(file)
+    dump_attributes(consumer, CONSUMER_STATE, "FAUST CONSUMER", file)
+    thread = getattr(consumer, "_thread", None)  # Faust's Kafka consumer thread
+    dump_fetch_positions(getattr(thread, "_consumer", None), file)
+    loop = getattr(thread, "thread_loop", None)
+    if isinstance(loop, asyncio.AbstractEventLoop) and loop.is_running():
+        dump_loop_tasks(loop, "the Kafka consumer thread", file)
+    print("END OF DUMP", file=file, flush=True)

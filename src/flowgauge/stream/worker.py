@@ -16,13 +16,7 @@ from flowgauge.model.loader import load_config
 from flowgauge.settings import Settings, split_hostport
 from flowgauge.stream import tansu_workarounds
 from flowgauge.stream.admin import ensure_topics
-from flowgauge.stream.diagnostics import (
-    CONSUMER_STATE,
-    dump_attributes,
-    dump_fetch_positions,
-    dump_generators,
-    dump_loop_tasks,
-)
+from flowgauge.stream.diagnostics import dump_worker
 from flowgauge.stream.state import WorkerState
 from flowgauge.stream.topology import create_app
 
@@ -89,18 +83,10 @@ class Worker(faust.Worker):
 
     def _on_sigusr1(self) -> None:
         super()._on_sigusr1()
-        self.add_future(self._dump_generators())
+        self.add_future(self._dump_stream_state())
 
-    async def _dump_generators(self) -> None:
-        dump_generators(self.stderr)
-        consumer = self.app.consumer
-        dump_attributes(consumer, CONSUMER_STATE, "FAUST CONSUMER", self.stderr)
-        thread = getattr(consumer, "_thread", None)  # Faust's Kafka consumer thread
-        dump_fetch_positions(getattr(thread, "_consumer", None), self.stderr)
-        loop = getattr(thread, "thread_loop", None)
-        if isinstance(loop, asyncio.AbstractEventLoop) and loop.is_running():
-            dump_loop_tasks(loop, "the Kafka consumer thread", self.stderr)
-        print("END OF DUMP", file=self.stderr, flush=True)
+    async def _dump_stream_state(self) -> None:
+        dump_worker(self.app.consumer, self.stderr)
 
 
 def run(settings: Settings) -> None:
