@@ -23,6 +23,19 @@ def gauges(text: str, families: Iterable[str] = GAUGES) -> list[Sample]:
     return sorted(s for s in samples(text) if s[0] in wanted)
 
 
+def difference(expected: list[Sample], got: list[Sample], show: int = 6) -> str:
+    """What separates `got` from `expected`, for a failure message: how many samples each side
+    lacks, in which families, and the first few. A stalled worker shows samples missing or old,
+    an inexact one the same series with other values: the counts alone look alike."""
+    missing = sorted(set(expected) - set(got))
+    extra = sorted(set(got) - set(expected))
+    families = sorted({name for name, _, _ in missing + extra})
+    return (
+        f"{len(missing)} samples missing, {len(extra)} not expected, in {families}; "
+        f"missing {missing[:show]}; extra {extra[:show]}"
+    )
+
+
 def sample_value(text: str, name: str, **labels: str) -> float | None:
     wanted = tuple(sorted(labels.items()))
     return next((v for n, ls, v in samples(text) if n == name and ls == wanted), None)

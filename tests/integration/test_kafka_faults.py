@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
-from compare import gauges, record, report_text
+from compare import Sample, difference, gauges, record, report_text
 from kafkakit import KafkaCluster, kafka_version
 from scenario import (
     EVENT_CLOCK_CONFIG,
@@ -96,7 +96,7 @@ def _converges(stack: Stack, report: str, accepted: list[str]) -> None:
     )
     read_raw(stack.broker.bootstrap, f"{stack.prefix}-raw", set(accepted), 60)
     expected = gauges(report)
-    last: list[Any] = []
+    last: list[Sample] = []
 
     def equal() -> bool:
         got = gauges(stack.metrics())
@@ -106,14 +106,7 @@ def _converges(stack: Stack, report: str, accepted: list[str]) -> None:
     try:
         wait_until(equal, 180, interval=1.0, what="worker gauges equal to the report")
     except AssertionError as exc:
-        # A few of each side: a worker stalled shows samples missing or old, an inexact one
-        # the same samples with other values.
-        missing = sorted(set(expected) - set(last))
-        extra = sorted(set(last) - set(expected))
-        raise AssertionError(
-            f"{exc}; {len(missing)} expected samples not shown, e.g. {missing[:4]}; "
-            f"{len(extra)} shown but not expected, e.g. {extra[:4]}"
-        ) from None
+        raise AssertionError(f"{exc}; {difference(expected, last)}") from None
 
 
 @pytest.mark.parametrize(

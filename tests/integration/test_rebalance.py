@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from compare import Sample, gauges, record, report_text
+from compare import Sample, difference, gauges, record, report_text
 from scenario import (
     dora_history,
     item_history,
@@ -71,7 +71,7 @@ def test_two_workers_sum_to_the_report_and_the_survivor_takes_over(
         shares = [len(gauges(text)) for text in texts]
         if total == expected and not twice and all(shares):
             return True
-        seen.append(f"shares {shares}; twice {twice[:4]}; differs {total != expected}")
+        seen.append(f"shares {shares}; twice {twice[:4]}; {difference(expected, total)}")
         return False
 
     try:
@@ -80,9 +80,13 @@ def test_two_workers_sum_to_the_report_and_the_survivor_takes_over(
         raise AssertionError(f"{exc}: {seen[-1] if seen else ''}") from None
 
     stack.stop("w2", sig=signal.SIGKILL)
-    wait_until(
-        lambda: gauges(stack.metrics("w1")) == expected,
-        120,
-        1.0,
-        what="the survivor alone equal to the report",
-    )
+    last: list[Sample] = []
+
+    def survivor_exact() -> bool:
+        last[:] = gauges(stack.metrics("w1"))
+        return last == expected
+
+    try:
+        wait_until(survivor_exact, 120, 1.0, what="the survivor alone equal to the report")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; {difference(expected, last)}") from None

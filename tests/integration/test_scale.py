@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from compare import Sample, gauges, record, report_text
+from compare import Sample, difference, gauges, record, report_text
 from scenario import (
     STREAMS,
     dora_history,
@@ -103,13 +103,7 @@ def test_three_workers_each_series_once_and_summing_to_the_report(
         if twice:
             seen.append(f"shown twice: {list(twice.items())[:4]}")
             return False
-        missing = sorted(set(expected) - set(total))
-        extra = sorted(set(total) - set(expected))
-        families = sorted({name for name, _, _ in missing + extra})
-        seen.append(
-            f"{len(missing)} samples missing, {len(extra)} not expected, in {families}; "
-            f"missing {missing[:6]}; extra {extra[:6]}"
-        )
+        seen.append(difference(expected, total))
         return total == expected
 
     try:
